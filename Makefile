@@ -1,0 +1,48 @@
+# Makefile: builds iothub.core for every supported Lua, runs the specs against
+# the bundled emulator, and runs the demo. `make test` and `make demo` install
+# missing system packages first (tools/install-deps).
+
+LUAS      ?= lua5.1 lua5.3 lua5.4 luajit
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
+DEFS      := -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden
+CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
+LIBS      := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl) -lcrypto -lpthread -lm
+SRCS      := $(wildcard src/*.c)
+HDRS      := $(wildcard src/*.h)
+BUILD     := build
+
+incdir_lua5.1 := /usr/include/lua5.1
+incdir_lua5.3 := /usr/include/lua5.3
+incdir_lua5.4 := /usr/include/lua5.4
+incdir_luajit := /usr/include/luajit-2.1
+
+MODULES := $(foreach l,$(LUAS),$(BUILD)/$(l)/iothub/core.so)
+
+.PHONY: all deps test demo lint clean check-rock
+all: $(MODULES)
+
+$(BUILD)/%/iothub/core.so: $(SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) -I$(incdir_$*) $(CURL_CFLAGS) -shared -o $@ $(SRCS) $(LIBS)
+
+deps:
+	@tools/install-deps
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@tools/with-emulator tools/run-specs $(LUAS)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/with-emulator tools/run-demo
+
+lint:
+	luacheck lua spec examples
+
+check-rock: deps
+	tools/check-rock
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,395 @@
+/* client.c: the client userdata. Requests are built and responses decoded by
+ * functions that do no I/O (client:prepare, client:decode), so non-blocking
+ * transports reuse them; client:request runs them around one libcurl call. */
+#include "client.h"
+#include "buffer.h"
+#include "connstr.h"
+#include "errors.h"
+#include "http.h"
+#include "json.h"
+#include "sas.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct iothub_client {
+  int closed;
+  iothub_connstr cs;
+  char *endpoint;               /* base URL, no trailing slash */
+  long long sas_ttl;
+  long long sas_expiry;         /* of the cached token; 0 = none yet */
+  iothub_buffer auth;           /* "Authorization: SharedAccessSignature ..." */
+  iothub_http http;
+  unsigned long signatures;
+  unsigned long requests;
+} iothub_client;
+
+/* One idempotent close behind close, __gc and __close. */
+static void client_release(iothub_client *c) {
+  if (c->closed) return;
+  c->closed = 1;
+  iothub_http_close(&c->http);
+  iothub_connstr_free(&c->cs);
+  iothub_buffer_free(&c->auth, 1);
+  free(c->endpoint);
+  c->endpoint = NULL;
+}
+
+static iothub_client *check_open(lua_State *L) {
+  iothub_client *c = luaL_checkudata(L, 1, IOTHUB_CLIENT_MT);
+  if (c->closed) luaL_error(L, "iothub: the client is closed");
+  return c;
+}
+
+static const char *opt_string(lua_State *L, int opts, const char *name, const char *def) {
+  const char *s = def;
+  lua_getfield(L, opts, name);
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "iothub: option '%s' must be a string", name);
+    s = lua_tostring(L, -1);
+  }
+  lua_pop(L, 1);        /* s stays valid: opts still references it */
+  return s;
+}
+
+static double opt_number(lua_State *L, int opts, const char *name, double def, double min) {
+  double v = def;
+  lua_getfield(L, opts, name);
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "iothub: option '%s' must be a number", name);
+    v = lua_tonumber(L, -1);
+    if (!(v >= min)) luaL_error(L, "iothub: option '%s' must be >= %f", name, min);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+static char *dup_trimmed_url(const char *s) {
+  size_t n = strlen(s);
+  char *p;
+  while (n > 0 && s[n - 1] == '/') n--;
+  p = malloc(n + 1);
+  if (p) { memcpy(p, s, n); p[n] = '\0'; }
+  return p;
+}
+
+int iothub_client_new(lua_State *L) {
+  size_t len;
+  const char *conn = luaL_checklstring(L, 1, &len);
+  const char *err, *endpoint, *msg = NULL;
+  iothub_http_opts ho;
+  iothub_client *c;
+  int opts;
+  lua_settop(L, 2);
+  if (lua_isnil(L, 2)) { lua_newtable(L); lua_replace(L, 2); }
+  luaL_checktype(L, 2, LUA_TTABLE);
+  opts = 2;
+  c = lua_newuserdata(L, sizeof *c);
+  memset(c, 0, sizeof *c);
+  c->closed = 1;                          /* nothing to release yet */
+  luaL_getmetatable(L, IOTHUB_CLIENT_MT);
+  lua_setmetatable(L, -2);
+  /* Options first: they may raise, and nothing is acquired yet. */
+  endpoint = opt_string(L, opts, "endpoint", NULL);
+  ho.ca_file = opt_string(L, opts, "ca_file", NULL);
+  lua_getfield(L, opts, "verify");
+  ho.verify = lua_isnil(L, -1) || lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  ho.timeout_ms = (long)(opt_number(L, opts, "timeout", 30, 0.001) * 1000);
+  ho.connect_timeout_ms = (long)(opt_number(L, opts, "connect_timeout", 10, 0.001) * 1000);
+  ho.user_agent = opt_string(L, opts, "user_agent", "lua-iothub");
+  ho.max_response_size = (size_t)opt_number(L, opts, "max_response_size", 16 * 1024 * 1024, 1024);
+  c->sas_ttl = (long long)opt_number(L, opts, "sas_ttl", 3600, 1);
+  c->closed = 0;
+  err = iothub_connstr_parse(&c->cs, conn, len);
+  if (err != NULL) {
+    client_release(c);
+    lua_pushnil(L);
+    iothub_error_push(L, "config", err);
+    return 2;
+  }
+  if (endpoint) c->endpoint = dup_trimmed_url(endpoint);
+  else {
+    c->endpoint = malloc(strlen(c->cs.host_name) + 9);
+    if (c->endpoint) sprintf(c->endpoint, "https://%s", c->cs.host_name);
+  }
+  if (c->endpoint == NULL) { client_release(c); return luaL_error(L, "iothub: out of memory"); }
+  if (iothub_http_open(&c->http, &ho, &msg) != 0) {
+    client_release(c);
+    lua_pushnil(L);
+    iothub_error_push(L, "transport", msg);
+    return 2;
+  }
+  return 1;
+}
+
+/* The cached Authorization header line, re-signed only when the token is
+ * within a fifth of its lifetime (at most 5 minutes) of expiring. */
+static int ensure_auth(iothub_client *c) {
+  long long now = (long long)time(NULL);
+  long long margin = c->sas_ttl / 5 < 300 ? c->sas_ttl / 5 : 300;
+  iothub_buffer token = {0};
+  if (c->auth.len && (c->cs.signature || now + margin < c->sas_expiry)) return 0;
+  iothub_buffer_reset(&c->auth);
+  if (c->cs.signature) {
+    return iothub_buffer_append_str(&c->auth, "Authorization: ") ||
+           iothub_buffer_append_str(&c->auth, c->cs.signature);
+  }
+  c->sas_expiry = now + c->sas_ttl;
+  if (iothub_sas_token(&token, c->cs.key, c->cs.key_len, c->cs.host_name,
+                       c->sas_expiry, c->cs.key_name) != 0)
+    return -1;
+  c->signatures++;
+  if (iothub_buffer_append_str(&c->auth, "Authorization: ") != 0 ||
+      iothub_buffer_append(&c->auth, token.data, token.len) != 0) {
+    iothub_buffer_free(&token, 1);
+    return -1;
+  }
+  iothub_buffer_free(&token, 1);
+  return 0;
+}
+
+static int has_bad_chars(const char *s, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0') return 1;
+  return 0;
+}
+
+/* A request as arguments 2..5: method, target ("/path?query", already
+ * encoded), extra headers table or nil, body string or nil. Raises on
+ * programmer errors (CR, LF or NUL where they would split the request). */
+typedef struct request_args {
+  const char *method;
+  const char *target;
+  const char *body;
+  size_t body_len;
+  char request_id[37];
+  struct curl_slist *headers;
+} request_args;
+
+static void check_request(lua_State *L, request_args *r) {
+  size_t n;
+  r->method = luaL_checkstring(L, 2);
+  r->target = luaL_checklstring(L, 3, &n);
+  if (r->target[0] != '/' || has_bad_chars(r->target, n) || strchr(r->target, ' '))
+    luaL_error(L, "iothub: request target must start with '/' and hold no space, CR, LF or NUL");
+  if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
+  r->body = luaL_optlstring(L, 5, NULL, &r->body_len);
+  lua_settop(L, 5);
+}
+
+static struct curl_slist *add_header(struct curl_slist *list, const char *line, int *ok) {
+  struct curl_slist *next = *ok ? curl_slist_append(list, line) : NULL;
+  if (next == NULL) *ok = 0;
+  return next ? next : list;
+}
+
+/* Builds the header list: auth, Accept, request id, content type, extras. */
+static int build_headers(lua_State *L, iothub_client *c, request_args *r) {
+  int ok = 1;
+  char line[64];
+  if (ensure_auth(c) != 0) return -1;
+  iothub_uuid(r->request_id);
+  snprintf(line, sizeof line, "x-ms-client-request-id: %s", r->request_id);
+  r->headers = add_header(NULL, c->auth.data, &ok);
+  r->headers = add_header(r->headers, "Accept: application/json", &ok);
+  r->headers = add_header(r->headers, line, &ok);
+  r->headers = add_header(r->headers, "Expect:", &ok);
+  if (r->body) r->headers = add_header(r->headers, "Content-Type: application/json; charset=utf-8", &ok);
+  if (!lua_isnil(L, 4)) {
+    lua_pushnil(L);
+    while (lua_next(L, 4)) {
+      size_t kn, vn;
+      const char *k, *v;
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+        curl_slist_free_all(r->headers);
+        r->headers = NULL;
+        return luaL_error(L, "iothub: header names and values must be strings");
+      }
+      k = lua_tolstring(L, -2, &kn);
+      v = lua_tolstring(L, -1, &vn);
+      if (kn == 0 || has_bad_chars(k, kn) || has_bad_chars(v, vn) || strchr(k, ':')) {
+        curl_slist_free_all(r->headers);
+        r->headers = NULL;
+        return luaL_error(L, "iothub: header '%s' holds CR, LF, NUL or ':'", k);
+      }
+      lua_pushfstring(L, "%s: %s", k, v);
+      r->headers = add_header(r->headers, lua_tostring(L, -1), &ok);
+      lua_pop(L, 2);
+    }
+  }
+  if (!ok) {
+    curl_slist_free_all(r->headers);
+    r->headers = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* Turns a response into `value, headers, status` or `nil, err`.
+ * headers is the absolute index of the response header table. */
+static int finish(lua_State *L, long status, int headers, const char *body, size_t len,
+                  const char *request_id) {
+  if (status >= 200 && status < 300) {
+    if (len == 0) lua_pushboolean(L, 1);
+    else if (!iothub_json_decode(L, body, len, IOTHUB_JSON_SCHEMA)) {
+      const char *why = lua_tostring(L, -1);
+      iothub_error_push(L, "decode", NULL);
+      lua_pushfstring(L, "response is not valid JSON: %s", why ? why : "?");
+      lua_setfield(L, -2, "message");
+      lua_pushinteger(L, status);
+      lua_setfield(L, -2, "status");
+      lua_remove(L, -2);
+      goto failed;
+    }
+    lua_pushvalue(L, headers);
+    lua_pushinteger(L, status);
+    return 3;
+  }
+  iothub_error_from_response(L, status, headers, body, len);
+failed:
+  if (request_id) iothub_error_set_str(L, lua_gettop(L), "request_id", request_id, strlen(request_id));
+  lua_pushnil(L);
+  lua_insert(L, -2);
+  return 2;
+}
+
+/* client:request(method, target [, headers [, body]]) */
+static int client_request(lua_State *L) {
+  iothub_client *c = check_open(L);
+  request_args r;
+  iothub_buffer url = {0};
+  long status = 0;
+  CURLcode rc;
+  memset(&r, 0, sizeof r);
+  check_request(L, &r);
+  if (build_headers(L, c, &r) != 0 ||
+      iothub_buffer_append_str(&url, c->endpoint) != 0 ||
+      iothub_buffer_append_str(&url, r.target) != 0) {
+    curl_slist_free_all(r.headers);
+    iothub_buffer_free(&url, 0);
+    return luaL_error(L, "iothub: out of memory");
+  }
+  c->requests++;
+  rc = iothub_http_perform(&c->http, r.method, url.data, r.headers, r.body, r.body_len, &status);
+  curl_slist_free_all(r.headers);
+  iothub_buffer_free(&url, 0);
+  if (rc != CURLE_OK) {
+    lua_pushnil(L);
+    iothub_http_push_error(L, &c->http, rc);
+    iothub_error_set_str(L, lua_gettop(L), "request_id", r.request_id, strlen(r.request_id));
+    return 2;
+  }
+  iothub_http_push_headers(L, &c->http);
+  return finish(L, status, lua_gettop(L), c->http.body.data, c->http.body.len, r.request_id);
+}
+
+/* client:prepare(method, target [, headers [, body]]) -> { method=, url=,
+ * headers = { name = value }, body= }: the request, signed, without I/O. */
+static int client_prepare(lua_State *L) {
+  iothub_client *c = check_open(L);
+  request_args r;
+  struct curl_slist *h;
+  memset(&r, 0, sizeof r);
+  check_request(L, &r);
+  if (build_headers(L, c, &r) != 0) return luaL_error(L, "iothub: out of memory");
+  lua_createtable(L, 0, 5);
+  lua_pushstring(L, r.method);
+  lua_setfield(L, -2, "method");
+  lua_pushfstring(L, "%s%s", c->endpoint, r.target);
+  lua_setfield(L, -2, "url");
+  lua_pushstring(L, r.request_id);
+  lua_setfield(L, -2, "request_id");
+  if (r.body) {
+    lua_pushlstring(L, r.body, r.body_len);
+    lua_setfield(L, -2, "body");
+  }
+  lua_newtable(L);
+  for (h = r.headers; h; h = h->next) {
+    const char *colon = strchr(h->data, ':');
+    const char *v = colon + 1;
+    while (*v == ' ') v++;
+    if (*v == '\0') continue;              /* "Expect:" only tells curl */
+    lua_pushlstring(L, h->data, (size_t)(colon - h->data));
+    lua_pushstring(L, v);
+    lua_rawset(L, -3);
+  }
+  lua_setfield(L, -2, "headers");
+  curl_slist_free_all(r.headers);
+  return 1;
+}
+
+/* client:decode(status, headers, body [, request_id]): what client:request
+ * returns, for a response that arrived through another transport. */
+static int client_decode(lua_State *L) {
+  size_t len;
+  long status;
+  const char *body, *request_id;
+  check_open(L);
+  status = (long)luaL_checkinteger(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  body = luaL_optlstring(L, 4, "", &len);
+  request_id = luaL_optstring(L, 5, NULL);
+  return finish(L, status, 3, body, len, request_id);
+}
+
+static int client_stats(lua_State *L) {
+  iothub_client *c = luaL_checkudata(L, 1, IOTHUB_CLIENT_MT);
+  lua_createtable(L, 0, 3);
+  lua_pushnumber(L, (lua_Number)c->signatures);
+  lua_setfield(L, -2, "signatures");
+  lua_pushnumber(L, (lua_Number)c->requests);
+  lua_setfield(L, -2, "requests");
+  lua_pushnumber(L, (lua_Number)c->http.connections);
+  lua_setfield(L, -2, "connections");
+  return 1;
+}
+
+static int client_host(lua_State *L) {
+  iothub_client *c = check_open(L);
+  lua_pushstring(L, c->cs.host_name);
+  lua_pushstring(L, c->endpoint);
+  return 2;
+}
+
+static int client_close(lua_State *L) {
+  client_release(luaL_checkudata(L, 1, IOTHUB_CLIENT_MT));
+  return 0;
+}
+
+static int client_is_closed(lua_State *L) {
+  iothub_client *c = luaL_checkudata(L, 1, IOTHUB_CLIENT_MT);
+  lua_pushboolean(L, c->closed);
+  return 1;
+}
+
+static int client_tostring(lua_State *L) {
+  iothub_client *c = luaL_checkudata(L, 1, IOTHUB_CLIENT_MT);
+  if (c->closed) lua_pushliteral(L, "iothub.client (closed)");
+  else lua_pushfstring(L, "iothub.client (%s)", c->cs.host_name);
+  return 1;
+}
+
+void iothub_client_init(lua_State *L) {
+  static const luaL_Reg methods[] = {
+    { "request", client_request }, { "prepare", client_prepare },
+    { "decode", client_decode }, { "stats", client_stats },
+    { "host", client_host }, { "close", client_close },
+    { "is_closed", client_is_closed }, { NULL, NULL },
+  };
+  if (luaL_newmetatable(L, IOTHUB_CLIENT_MT)) {
+    lua_newtable(L);
+    iothub_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, client_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, client_close);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, client_tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_pop(L, 1);
+}

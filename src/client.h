@@ -1,0 +1,16 @@
+/* client.h: the service-API client userdata ("iothub.client"): connection
+ * string, cached SAS token, and the HTTP transport. */
+#ifndef IOTHUB_CLIENT_H
+#define IOTHUB_CLIENT_H
+
+#include "compat.h"
+
+#define IOTHUB_CLIENT_MT "iothub.client"
+
+/* Registers the client metatable (idempotent). */
+void iothub_client_init(lua_State *L);
+
+/* core.client(connection_string, opts) -> client | nil, err */
+int iothub_client_new(lua_State *L);
+
+#endif

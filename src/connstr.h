@@ -1,0 +1,22 @@
+/* connstr.h: parsing IoT Hub connection strings
+ * ("HostName=...;SharedAccessKeyName=...;SharedAccessKey=..." or one holding a
+ * ready "SharedAccessSignature=..."). */
+#ifndef IOTHUB_CONNSTR_H
+#define IOTHUB_CONNSTR_H
+
+#include <stddef.h>
+
+typedef struct iothub_connstr {
+  char *host_name;
+  char *key_name;
+  unsigned char *key;      /* decoded key bytes; wiped by iothub_connstr_free */
+  size_t key_len;
+  char *signature;         /* a ready token, not renewable */
+} iothub_connstr;
+
+/* Parses s into cs (zeroed first). Returns NULL on success, or a static
+ * message naming what is wrong (never any part of the key). */
+const char *iothub_connstr_parse(iothub_connstr *cs, const char *s, size_t len);
+void iothub_connstr_free(iothub_connstr *cs);
+
+#endif

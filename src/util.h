@@ -1,0 +1,15 @@
+/* util.h: clocks, sleeping and random request ids, shared by the core and
+ * exposed to Lua (so wait loops need no extra rock on any Lua). */
+#ifndef IOTHUB_UTIL_H
+#define IOTHUB_UTIL_H
+
+/* A random (version 4) UUID, lowercase, into out[37]. */
+void iothub_uuid(char out[37]);
+/* Wall-clock seconds since the epoch, with fractions. */
+double iothub_now(void);
+/* Seconds from an arbitrary start, never going back. */
+double iothub_monotonic(void);
+/* Sleeps for the given seconds (interrupted sleeps resume). */
+void iothub_sleep(double seconds);
+
+#endif
