@@ -1,0 +1,21 @@
+"""The request pipeline: log the request, apply any artificial delay, route it."""
+
+import time
+
+from . import control, service
+from .routing import Router
+
+
+def build_app(state):
+    """Return a function from Request to Response for this emulator state."""
+    router = Router()
+    control.register(router, state)
+    service.register(router, state)
+
+    def handle(request):
+        if not control.is_control(request.path):
+            state.record(request)
+            time.sleep(state.delay_for(request.path))
+        return router.dispatch(request)
+
+    return handle
