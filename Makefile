@@ -42,7 +42,7 @@ lint:
 	luacheck lua spec examples
 
 check-rock: deps
-	tools/check-rock
+	@tools/with-emulator tools/check-rock
 
 clean:
 	rm -rf $(BUILD)

@@ -5,6 +5,9 @@
 
 #include <stddef.h>
 
+/* Internal to the module: only luaopen_iothub_core is exported. */
+#pragma GCC visibility push(hidden)
+
 typedef struct iothub_buffer {
   char *data;
   size_t len;
@@ -19,5 +22,7 @@ int iothub_buffer_append_str(iothub_buffer *b, const char *s);
 void iothub_buffer_reset(iothub_buffer *b);
 /* Frees the storage; wipes it first when it may have held a secret. */
 void iothub_buffer_free(iothub_buffer *b, int wipe);
+
+#pragma GCC visibility pop
 
 #endif

@@ -6,6 +6,9 @@
 
 #include <stddef.h>
 
+/* Internal to the module: only luaopen_iothub_core is exported. */
+#pragma GCC visibility push(hidden)
+
 typedef struct iothub_connstr {
   char *host_name;
   char *key_name;
@@ -18,5 +21,7 @@ typedef struct iothub_connstr {
  * message naming what is wrong (never any part of the key). */
 const char *iothub_connstr_parse(iothub_connstr *cs, const char *s, size_t len);
 void iothub_connstr_free(iothub_connstr *cs);
+
+#pragma GCC visibility pop
 
 #endif

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include "compat.h"
 
+/* Internal to the module: only luaopen_iothub_core is exported. */
+#pragma GCC visibility push(hidden)
+
 #define IOTHUB_ERROR_MT "iothub.error"
 
 /* Creates the shared error metatable (idempotent). */
@@ -28,5 +31,7 @@ void iothub_error_from_response(lua_State *L, long status, int headers,
 
 /* Whether an HTTP status or a numeric IoT Hub error code is transient. */
 int iothub_error_transient(long status, long long error_code);
+
+#pragma GCC visibility pop
 
 #endif

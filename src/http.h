@@ -9,6 +9,9 @@
 #include "buffer.h"
 #include "compat.h"
 
+/* Internal to the module: only luaopen_iothub_core is exported. */
+#pragma GCC visibility push(hidden)
+
 typedef struct iothub_http_opts {
   const char *ca_file;      /* NULL: the system CAs */
   int verify;               /* 0 only when the caller said verify = false */
@@ -43,5 +46,7 @@ void iothub_http_push_headers(lua_State *L, const iothub_http *h);
 
 /* Pushes the error table for a failed transfer (kind transport or timeout). */
 void iothub_http_push_error(lua_State *L, const iothub_http *h, CURLcode rc);
+
+#pragma GCC visibility pop
 
 #endif

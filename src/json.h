@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include "compat.h"
 
+/* Internal to the module: only luaopen_iothub_core is exported. */
+#pragma GCC visibility push(hidden)
+
 #define IOTHUB_JSON_RAW 0      /* nulls kept everywhere (error bodies) */
 #define IOTHUB_JSON_SCHEMA 1   /* the REST schema rules above */
 
@@ -26,5 +29,7 @@ int iothub_json_decode(lua_State *L, const char *buf, size_t len, int mode);
 /* Applies the schema rules to the table at idx (freeform: inside a free-form
  * object already). Exposed for transports that decode elsewhere. */
 void iothub_json_fixup(lua_State *L, int idx, int freeform);
+
+#pragma GCC visibility pop
 
 #endif

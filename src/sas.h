@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include "buffer.h"
 
+/* Internal to the module: only luaopen_iothub_core is exported. */
+#pragma GCC visibility push(hidden)
+
 /* Strict base64 decode (standard alphabet, padding required, no spaces).
  * Returns a malloc'd buffer and its length in *out_len, or NULL when the
  * input is not base64. */
@@ -26,5 +29,7 @@ int iothub_hmac_sha256_b64(iothub_buffer *b, const unsigned char *key, size_t ke
  * Python and .NET SDKs. Intermediate buffers are wiped. 0 on success. */
 int iothub_sas_token(iothub_buffer *b, const unsigned char *key, size_t key_len,
                      const char *resource, long long expiry, const char *policy);
+
+#pragma GCC visibility pop
 
 #endif

@@ -3,6 +3,9 @@
 #ifndef IOTHUB_UTIL_H
 #define IOTHUB_UTIL_H
 
+/* Internal to the module: only luaopen_iothub_core is exported. */
+#pragma GCC visibility push(hidden)
+
 /* A random (version 4) UUID, lowercase, into out[37]. */
 void iothub_uuid(char out[37]);
 /* Wall-clock seconds since the epoch, with fractions. */
@@ -11,5 +14,7 @@ double iothub_now(void);
 double iothub_monotonic(void);
 /* Sleeps for the given seconds (interrupted sleeps resume). */
 void iothub_sleep(double seconds);
+
+#pragma GCC visibility pop
 
 #endif
