@@ -1,0 +1,63 @@
+-- iothub.args: argument and option checks shared by every public function.
+-- Programmer errors raise (with the caller's position); see API.md.
+local M = {}
+
+local type, pairs, error, tostring, format = type, pairs, error, tostring, string.format
+
+-- Raises "iothub.<fname>: <message>" at the public caller's level.
+function M.fail(fname, message)
+  error(format("iothub.%s: %s", fname, message), 3)
+end
+
+local function describe(v)
+  return v == nil and "nil" or type(v)
+end
+
+-- Checks that opts (or nil) holds only the options in spec, each of the
+-- type spec names ("string", "number", "boolean", "table", "function", or a
+-- list of those separated by "|"). Numbers may carry `min` in spec_min.
+function M.options(fname, opts, spec, spec_min)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(format("iothub.%s: options must be a table, got %s", fname, describe(opts)), 3)
+  end
+  for k, v in pairs(opts) do
+    local want = spec[k]
+    if want == nil then
+      error(format("iothub.%s: unknown option '%s'", fname, tostring(k)), 3)
+    end
+    if not want:find(type(v), 1, true) then
+      error(format("iothub.%s: option '%s' must be a %s, got %s", fname, k, want, describe(v)), 3)
+    end
+    local min = spec_min and spec_min[k]
+    if min and type(v) == "number" and not (v >= min) then
+      error(format("iothub.%s: option '%s' must be >= %s, got %s", fname, k, tostring(min), tostring(v)), 3)
+    end
+  end
+  return opts
+end
+
+-- Checks a job (or other resource) id: a non-empty string without NUL.
+function M.id(fname, id, what)
+  what = what or "job id"
+  if type(id) ~= "string" then
+    error(format("iothub.%s: %s must be a string, got %s", fname, what, describe(id)), 3)
+  end
+  if id == "" then
+    error(format("iothub.%s: %s must not be empty", fname, what), 3)
+  end
+  if id:find("%z") then
+    error(format("iothub.%s: %s must not contain NUL", fname, what), 3)
+  end
+  return id
+end
+
+-- Checks that self is an object made by the given class (catches hub.get_job(id)).
+function M.self(fname, self, mt)
+  if type(self) ~= "table" or getmetatable(self) ~= mt then
+    error(format("iothub.%s: call it as a method (obj:%s(...))", fname, fname:match("[^.:]+$")), 3)
+  end
+  return self
+end
+
+return M

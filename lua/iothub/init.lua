@@ -1,0 +1,25 @@
+-- iothub: the public entry of lua-iothub, an Azure IoT Hub jobs client.
+-- See API.md in the project docs for the contract; README.md for a tour.
+local core = require("iothub.core")
+local service = require("iothub.service")
+local status = require("iothub.status")
+local time = require("iothub.time")
+
+local M = {
+  _VERSION = service.VERSION,
+  null = core.null,
+  service = service.new,
+  progress = status.progress,
+  is_terminal = status.is_terminal,
+  is_active = status.is_active,
+  is_pending = status.is_pending,
+  is_running = status.is_running,
+  is_succeeded = status.is_succeeded,
+  is_failed = status.is_failed,
+  is_cancelled = status.is_cancelled,
+  time = time.parse,
+  is_error = core.is_error,
+  sleep = core.sleep,
+}
+
+return M

@@ -1,0 +1,152 @@
+-- iothub.service: the IoT Hub service-API client (shared access signature
+-- auth): job reads and job queries with paging. The C core signs, sends and
+-- decodes; this file builds paths and queries and checks arguments.
+local core = require("iothub.core")
+local args = require("iothub.args")
+local paging = require("iothub.paging")
+
+local Service = {}
+local mt = { __index = Service, __name = "iothub.service" }
+
+local type, tostring, setmetatable = type, tostring, setmetatable
+local encode = core.percent_encode
+
+local VERSION = "0.1.0"
+local DEFAULT_API_VERSION = "2020-05-31-preview"
+
+local option_types = {
+  endpoint = "string", api_version = "string", timeout = "number",
+  connect_timeout = "number", retry = "table|boolean", sas_ttl = "number",
+  ca_file = "string", verify = "boolean", user_agent = "string",
+  max_response_size = "number",
+}
+local option_min = { timeout = 0.001, connect_timeout = 0.001, sas_ttl = 1, max_response_size = 1024 }
+
+local job_types = { scheduleDeviceMethod = true, scheduleUpdateTwin = true, export = true, import = true,
+  backup = true, factoryResetDevice = true, failoverDataCopy = true, firmwareUpdate = true,
+  readDeviceProperties = true, rebootDevice = true, restoreFromBackup = true, unknown = true,
+  updateDeviceConfiguration = true, writeDeviceProperties = true }
+local job_statuses = { unknown = true, enqueued = true, running = true, completed = true,
+  failed = true, cancelled = true, scheduled = true, queued = true }
+
+local M = { VERSION = VERSION, DEFAULT_API_VERSION = DEFAULT_API_VERSION }
+
+-- iothub.service(connection_string [, opts]) -> hub | nil, err
+function M.new(connection_string, opts)
+  if type(connection_string) ~= "string" then
+    args.fail("service", "connection string must be a string, got " .. type(connection_string))
+  end
+  opts = args.options("service", opts, option_types, option_min)
+  if opts.retry ~= nil and opts.retry ~= false and type(opts.retry) ~= "table" then
+    args.fail("service", "option 'retry' must be a table or false")
+  end
+  if opts.api_version == "" then args.fail("service", "option 'api_version' must not be empty") end
+  local client, err = core.client(connection_string, {
+    endpoint = opts.endpoint, ca_file = opts.ca_file, verify = opts.verify,
+    timeout = opts.timeout, connect_timeout = opts.connect_timeout,
+    user_agent = opts.user_agent or ("lua-iothub/" .. VERSION),
+    sas_ttl = opts.sas_ttl, max_response_size = opts.max_response_size,
+  })
+  if not client then return nil, err end
+  return setmetatable({
+    client = client,
+    api_query = "api-version=" .. encode(opts.api_version or DEFAULT_API_VERSION),
+  }, mt)
+end
+
+-- "/jobs/v2/<id>?api-version=..." with every segment percent-encoded.
+function Service:_target(path, query)
+  local target = path .. "?" .. self.api_query
+  if query then
+    for i = 1, #query, 2 do
+      if query[i + 1] ~= nil then
+        target = target .. "&" .. query[i] .. "=" .. encode(query[i + 1])
+      end
+    end
+  end
+  return target
+end
+
+function Service:get_job(job_id)
+  args.self("get_job", self, mt)
+  args.id("get_job", job_id)
+  return self.client:request("GET", self:_target("/jobs/v2/" .. encode(job_id)))
+end
+
+local query_options = { type = "string", status = "string", page_size = "number",
+  continuation = "string", limit = "number" }
+local query_min = { page_size = 1, limit = 0 }
+
+local function check_query(fname, opts, allow_continuation, allow_limit)
+  opts = args.options(fname, opts, query_options, query_min)
+  if opts.type and not job_types[opts.type] then
+    args.fail(fname, "unknown job type '" .. opts.type .. "'")
+  end
+  if opts.status and not job_statuses[opts.status] then
+    args.fail(fname, "unknown job status '" .. opts.status .. "'")
+  end
+  if opts.continuation and not allow_continuation then
+    args.fail(fname, "option 'continuation' is for query_jobs; iterators follow pages themselves")
+  end
+  if opts.limit and not allow_limit then
+    args.fail(fname, "option 'limit' is for the jobs and job_pages iterators")
+  end
+  if opts.page_size and opts.page_size % 1 ~= 0 then
+    args.fail(fname, "option 'page_size' must be a whole number")
+  end
+  return opts
+end
+
+-- One page of GET /jobs/v2/query: items, next continuation | nil, err.
+function Service:_query_page(opts, continuation, page_size)
+  local headers = {}
+  if page_size then headers["x-ms-max-item-count"] = tostring(page_size) end
+  if continuation then headers["x-ms-continuation"] = continuation end
+  local items, resp_headers = self.client:request("GET",
+    self:_target("/jobs/v2/query", { "jobType", opts.type, "jobStatus", opts.status }), headers)
+  if not items then return nil, resp_headers end
+  if type(items) ~= "table" then
+    return nil, core.error("decode", "job query did not return a JSON array")
+  end
+  return items, resp_headers["x-ms-continuation"]
+end
+
+function Service:query_jobs(opts)
+  args.self("query_jobs", self, mt)
+  opts = check_query("query_jobs", opts, true, false)
+  local items, continuation = self:_query_page(opts, opts.continuation, opts.page_size)
+  if not items then return nil, continuation end
+  return { items = items, continuation = continuation }
+end
+
+function Service:job_pages(opts)
+  args.self("job_pages", self, mt)
+  opts = check_query("job_pages", opts, false, true)
+  return paging.pages(function(token, size)
+    return self:_query_page(opts, token, size)
+  end, opts.page_size, opts.limit)
+end
+
+function Service:jobs(opts)
+  args.self("jobs", self, mt)
+  opts = check_query("jobs", opts, false, true)
+  return paging.items(paging.pages(function(token, size)
+    return self:_query_page(opts, token, size)
+  end, opts.page_size, opts.limit))
+end
+
+-- Counters of the underlying client: signatures made, requests, connections.
+function Service:stats()
+  args.self("stats", self, mt)
+  return self.client:stats()
+end
+
+function Service:close()
+  args.self("close", self, mt)
+  self.client:close()
+end
+
+mt.__close = function(self) self.client:close() end
+mt.__tostring = function(self) return "iothub.service: " .. tostring(self.client):gsub("^iothub%.client ", "") end
+
+return M

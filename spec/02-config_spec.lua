@@ -1,0 +1,127 @@
+-- iothub.service: connection strings, options, argument checks, TLS trust.
+local iothub = require("iothub")
+local H = require("helpers")
+
+local function config_error(cs)
+  local hub, err = iothub.service(cs)
+  assert.is_nil(hub)
+  assert.are.equal("config", err.kind)
+  return err
+end
+
+describe("iothub.service", function()
+  it("returns a config error naming a missing HostName", function()
+    assert.truthy(config_error("SharedAccessKeyName=a;SharedAccessKey=YWJj").message:find("HostName"))
+  end)
+
+  it("returns a config error naming a missing policy name", function()
+    assert.truthy(config_error("HostName=h;SharedAccessKey=YWJj").message:find("SharedAccessKeyName"))
+  end)
+
+  it("returns a config error naming a missing key", function()
+    assert.truthy(config_error("HostName=h;SharedAccessKeyName=a").message:find("SharedAccessKey"))
+  end)
+
+  it("returns a config error for a key that is not base64, without echoing the key", function()
+    local err = config_error("HostName=h;SharedAccessKeyName=a;SharedAccessKey=sec$ret%%")
+    assert.truthy(err.message:find("base64"))
+    assert.is_nil(tostring(err):find("sec$ret", 1, true))
+  end)
+
+  it("returns a config error for an empty string and for parts without '='", function()
+    config_error("")
+    config_error("HostName")
+  end)
+
+  it("accepts keys in any case and values holding '='", function()
+    local hub = assert(iothub.service("hostname=h;sharedaccesskeyname=a;sharedaccesskey=YWI="))
+    hub:close()
+  end)
+
+  it("raises for a connection string that is not a string", function()
+    assert.has_error(function() iothub.service(nil) end,
+      "iothub.service: connection string must be a string, got nil")
+    assert.has_error(function() iothub.service(42) end)
+  end)
+
+  it("raises for unknown options and options of the wrong type", function()
+    assert.has_error(function() iothub.service(H.connection_string, { timout = 3 }) end,
+      "iothub.service: unknown option 'timout'")
+    assert.has_error(function() iothub.service(H.connection_string, { timeout = "3" }) end)
+    assert.has_error(function() iothub.service(H.connection_string, { timeout = -1 }) end)
+    assert.has_error(function() iothub.service(H.connection_string, { verify = "no" }) end)
+    assert.has_error(function() iothub.service(H.connection_string, "opts") end)
+  end)
+
+  it("rejects an untrusted certificate with a transport error", function()
+    local hub = assert(iothub.service(H.connection_string, { endpoint = H.url }))
+    local job, err = hub:get_job("fixture-twin-1")
+    assert.is_nil(job)
+    assert.are.equal("transport", err.kind)
+    assert.are.equal("TlsVerifyFailed", err.code)
+    assert.is_false(err.retryable)
+    hub:close()
+  end)
+
+  it("talks to an untrusted server only with verify = false", function()
+    local hub = assert(iothub.service(H.connection_string, { endpoint = H.url, verify = false }))
+    assert.truthy(hub:get_job("fixture-twin-1"))
+    hub:close()
+  end)
+
+  it("returns an auth error for a wrong key", function()
+    local hub = H.hub(nil, H.connection_string_with { SharedAccessKey = "d3Jvbmcga2V5IHdyb25nIGtleSB3cm9uZyBrZXk=" })
+    local job, err = hub:get_job("fixture-twin-1")
+    assert.is_nil(job)
+    assert.are.equal("auth", err.kind)
+    assert.are.equal(401, err.status)
+    assert.are.equal("IotHubUnauthorizedAccess", err.code)
+    assert.are.equal(401002, err.error_code)
+    assert.truthy(err.tracking_id)
+    assert.is_false(err.retryable)
+    assert.is_nil(tostring(err):find("d3Jvbmcga2V5", 1, true))
+    hub:close()
+  end)
+
+  it("returns an auth error for an unknown policy name", function()
+    local hub = H.hub(nil, H.connection_string_with { SharedAccessKeyName = "nosuchpolicy" })
+    local _, err = hub:get_job("fixture-twin-1")
+    assert.are.equal("auth", err.kind)
+    hub:close()
+  end)
+
+  it("returns a transport error when nothing listens", function()
+    local hub = H.hub { endpoint = "https://127.0.0.1:1", connect_timeout = 2 }
+    local job, err = hub:get_job("x")
+    assert.is_nil(job)
+    assert.are.equal("transport", err.kind)
+    assert.are.equal("ConnectFailed", err.code)
+    assert.is_true(err.retryable)
+    hub:close()
+  end)
+
+  it("sends the configured api-version, User-Agent, Accept and a request id", function()
+    H.reset()
+    local hub = H.hub { api_version = "2021-04-12", user_agent = "spec-agent/1" }
+    assert.truthy(hub:get_job("fixture-twin-1"))
+    assert.truthy(hub:get_job("fixture-twin-1"))
+    local log = H.requests()
+    assert.are.equal("2021-04-12", log[1].query["api-version"])
+    assert.are.equal("spec-agent/1", log[1].headers["user-agent"])
+    assert.are.equal("application/json", log[1].headers["accept"])
+    local id1, id2 = log[1].headers["x-ms-client-request-id"], log[2].headers["x-ms-client-request-id"]
+    assert.truthy(id1:match("^%x+%-%x+%-4%x+%-[89ab]%x+%-%x+$"))
+    assert.are_not.equal(id1, id2)
+    hub:close()
+  end)
+
+  it("defaults to api-version 2020-05-31-preview and lua-iothub/<version>", function()
+    H.reset()
+    local hub = H.hub()
+    assert.truthy(hub:get_job("fixture-twin-1"))
+    local log = H.requests()
+    assert.are.equal("2020-05-31-preview", log[1].query["api-version"])
+    assert.are.equal("lua-iothub/" .. iothub._VERSION, log[1].headers["user-agent"])
+    hub:close()
+  end)
+end)

@@ -1,0 +1,77 @@
+-- spec/helpers.lua: what every spec shares: the emulator's address, CA and
+-- connection strings (from tools/with-emulator), a ready client, and the
+-- emulator's control API (reset, stored requests, counters), reached with
+-- the C core's own plain request path through a client with no auth needs.
+local iothub = require("iothub")
+local core = require("iothub.core")
+
+local H = {}
+
+local function env(name)
+  local v = os.getenv(name)
+  if not v or v == "" then
+    error("spec/helpers: " .. name .. " is not set; run the specs with `make test` "
+      .. "(or tools/with-emulator tools/run-specs)", 2)
+  end
+  return v
+end
+
+H.url = env("IOTHUB_EMULATOR_URL")
+H.ca_file = env("IOTHUB_EMULATOR_CA")
+H.host = env("IOTHUB_EMULATOR_HOST")
+H.connection_string = env("IOTHUB_EMULATOR_CONNECTION_STRING")
+H.lua = os.getenv("IOTHUB_SPEC_LUA") or _VERSION
+
+-- A connection string for the emulator's hub with another key or policy.
+function H.connection_string_with(fields)
+  local parts = {
+    HostName = H.host,
+    SharedAccessKeyName = H.connection_string:match("SharedAccessKeyName=([^;]+)"),
+    SharedAccessKey = H.connection_string:match("SharedAccessKey=([^;]+)"),
+  }
+  for k, v in pairs(fields) do parts[k] = v end
+  local out = {}
+  for _, k in ipairs { "HostName", "SharedAccessKeyName", "SharedAccessKey", "SharedAccessSignature" } do
+    if parts[k] then out[#out + 1] = k .. "=" .. parts[k] end
+  end
+  return table.concat(out, ";")
+end
+
+-- A service client for the emulator; opts are merged over the defaults.
+function H.hub(opts, connection_string)
+  local o = { endpoint = H.url, ca_file = H.ca_file }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  local hub, err = iothub.service(connection_string or H.connection_string, o)
+  assert(hub, tostring(err))
+  return hub
+end
+
+-- The control API: a core client used without its signature (the control
+-- routes ignore Authorization) to reach /_emulator/*.
+local control
+local function control_client()
+  if not control then
+    control = assert(core.client(H.connection_string, { endpoint = H.url, ca_file = H.ca_file }))
+  end
+  return control
+end
+
+function H.control(method, path, body)
+  local value, headers = control_client():request(method, "/_emulator/" .. path, nil, body)
+  assert(value, tostring(headers))
+  return value
+end
+
+function H.reset() return H.control("POST", "reset") end
+function H.requests() return H.control("GET", "requests") end
+function H.clear_requests() return H.control("DELETE", "requests") end
+function H.stats() return H.control("GET", "stats") end
+
+-- Every job the emulator holds, read with the client under test in pages of 100.
+function H.all_jobs(hub, opts)
+  local list = {}
+  for job in hub:jobs(opts) do list[#list + 1] = job end
+  return list
+end
+
+return H
