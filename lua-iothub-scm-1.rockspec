@@ -1,0 +1,47 @@
+-- lua-iothub: Azure IoT Hub jobs client (C core on libcurl, OpenSSL and
+-- lua-cjson, with a thin Lua wrapper). On Debian build it with:
+--   luarocks make --deps-mode=none CURL_INCDIR=/usr/include/x86_64-linux-gnu
+rockspec_format = "3.0"
+package = "lua-iothub"
+version = "scm-1"
+source = {
+  url = "git+https://github.com/lua-iothub/lua-iothub.git",
+}
+description = {
+  summary = "Azure IoT Hub jobs client: read, query and page scheduled jobs",
+  detailed = [[
+A C core (libcurl, OpenSSL shared access signatures, lua-cjson) with a thin
+Lua wrapper: job reads, paged job queries, status predicates and times, with
+errors as tables. Bundles a local IoT Hub emulator for tests.]],
+  license = "MIT",
+  labels = { "azure", "iot", "http" },
+}
+dependencies = {
+  "lua >= 5.1, < 5.5",
+  "lua-cjson >= 2.1.0",
+}
+external_dependencies = {
+  CURL = { header = "curl/curl.h", library = "curl" },
+  OPENSSL = { header = "openssl/hmac.h", library = "crypto" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["iothub.core"] = {
+      sources = {
+        "src/buffer.c", "src/client.c", "src/connstr.c", "src/core.c", "src/errors.c",
+        "src/http.c", "src/json.c", "src/sas.c", "src/util.c",
+      },
+      defines = { "_POSIX_C_SOURCE=200809L" },
+      incdirs = { "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+      libraries = { "curl", "crypto", "pthread", "m" },
+    },
+    ["iothub"] = "lua/iothub/init.lua",
+    ["iothub.args"] = "lua/iothub/args.lua",
+    ["iothub.paging"] = "lua/iothub/paging.lua",
+    ["iothub.service"] = "lua/iothub/service.lua",
+    ["iothub.status"] = "lua/iothub/status.lua",
+    ["iothub.time"] = "lua/iothub/time.lua",
+  },
+}
