@@ -32,14 +32,15 @@ deps:
 
 test: deps
 	@$(MAKE) --no-print-directory all
+	@python3 -m unittest discover -q -s tools/emulator/tests
 	@tools/with-emulator tools/run-specs $(LUAS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/with-emulator tools/run-demo
 
-lint:
-	luacheck lua spec examples
+lint: deps
+	luacheck -q lua spec examples
 
 check-rock: deps
 	@tools/with-emulator tools/check-rock

@@ -28,7 +28,7 @@ local ok, err = pcall(function()
       counts[job.status] = (counts[job.status] or 0) + 1
       local p = iothub.progress(job)
       print(("  %-36s %-20s %-10s %s"):format(job.jobId, job.type, job.status,
-        p and ("%3d%%"):format(p * 100 + 0.5) or ""))
+        p and ("%3d%%"):format(math.floor(p * 100 + 0.5)) or ""))
     end
   end
 end)

@@ -43,7 +43,7 @@ if stats then
   local p = iothub.progress(job)
   print(("  devices   %d: %d succeeded, %d failed, %d running, %d pending (%s done)"):format(
     stats.deviceCount or 0, stats.succeededCount or 0, stats.failedCount or 0,
-    stats.runningCount or 0, stats.pendingCount or 0, p and ("%d%%"):format(p * 100 + 0.5) or "?"))
+    stats.runningCount or 0, stats.pendingCount or 0, p and ("%d%%"):format(math.floor(p * 100 + 0.5)) or "?"))
 end
 if job.failureReason then print("  failure   " .. job.failureReason) end
 if job.cloudToDeviceMethod then print("  method    " .. job.cloudToDeviceMethod.methodName) end

@@ -30,7 +30,8 @@ function M.options(fname, opts, spec, spec_min)
       error(format("iothub.%s: option '%s' must be a %s, got %s", fname, k, want, describe(v)), 3)
     end
     local min = spec_min and spec_min[k]
-    if min and type(v) == "number" and not (v >= min) then
+    -- "not (v >= min)" also rejects NaN.
+    if min and type(v) == "number" and not (v >= min) then -- luacheck: ignore 581
       error(format("iothub.%s: option '%s' must be >= %s, got %s", fname, k, tostring(min), tostring(v)), 3)
     end
   end
