@@ -100,6 +100,24 @@ describe("iothub.service", function()
     hub:close()
   end)
 
+  it("returns a timeout error when a response takes longer than timeout", function()
+    H.reset()
+    H.control("POST", "delay", '{"seconds": 3, "path_prefix": "/jobs/v2/fixture-twin-1"}')
+    local hub = H.hub { timeout = 0.5 }
+    local started = require("iothub.core").monotonic()
+    local job, err = hub:get_job("fixture-twin-1")
+    local elapsed = require("iothub.core").monotonic() - started
+    assert.is_nil(job)
+    assert.are.equal("timeout", err.kind)
+    assert.are.equal("Timeout", err.code)
+    assert.is_true(err.retryable)
+    assert.is_true(elapsed < 2.5, "the call took " .. elapsed .. " s")
+    -- The same client recovers on the next call.
+    H.reset()
+    assert.truthy(hub:get_job("fixture-twin-1"))
+    hub:close()
+  end)
+
   it("sends the configured api-version, User-Agent, Accept and a request id", function()
     H.reset()
     local hub = H.hub { api_version = "2021-04-12", user_agent = "spec-agent/1" }
