@@ -39,9 +39,12 @@ build = {
     },
     ["iothub"] = "lua/iothub/init.lua",
     ["iothub.args"] = "lua/iothub/args.lua",
+    ["iothub.json"] = "lua/iothub/json.lua",
     ["iothub.paging"] = "lua/iothub/paging.lua",
+    ["iothub.schedule"] = "lua/iothub/schedule.lua",
     ["iothub.service"] = "lua/iothub/service.lua",
     ["iothub.status"] = "lua/iothub/status.lua",
     ["iothub.time"] = "lua/iothub/time.lua",
+    ["iothub.wait"] = "lua/iothub/wait.lua",
   },
 }

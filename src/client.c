@@ -10,6 +10,7 @@
 #include "sas.h"
 #include "util.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +23,9 @@ typedef struct iothub_client {
   long long sas_expiry;         /* of the cached token; 0 = none yet */
   iothub_buffer auth;           /* "Authorization: SharedAccessSignature ..." */
   iothub_http http;
+  CURLM *multi;                 /* for request_many, made on first use */
+  iothub_http **pool;           /* its handles, each with its own buffers */
+  int pool_size, pool_cap;
   unsigned long signatures;
   unsigned long requests;
 } iothub_client;
@@ -30,6 +34,16 @@ typedef struct iothub_client {
 static void client_release(iothub_client *c) {
   if (c->closed) return;
   c->closed = 1;
+  while (c->pool_size > 0) {
+    iothub_http *h = c->pool[--c->pool_size];
+    if (c->multi) curl_multi_remove_handle(c->multi, h->curl);
+    iothub_http_close(h);
+    free(h);
+  }
+  free(c->pool);
+  c->pool = NULL;
+  if (c->multi) curl_multi_cleanup(c->multi);
+  c->multi = NULL;
   iothub_http_close(&c->http);
   iothub_connstr_free(&c->cs);
   iothub_buffer_free(&c->auth, 1);
@@ -158,75 +172,95 @@ static int has_bad_chars(const char *s, size_t n) {
   return 0;
 }
 
-/* A request as arguments 2..5: method, target ("/path?query", already
- * encoded), extra headers table or nil, body string or nil. Raises on
- * programmer errors (CR, LF or NUL where they would split the request). */
+/* One request: method, target ("/path?query", already encoded), an extra
+ * headers table (stack index, 0 for none) and a body. */
 typedef struct request_args {
   const char *method;
   const char *target;
   const char *body;
   size_t body_len;
+  int headers;
   char request_id[37];
-  struct curl_slist *headers;
+  struct curl_slist *header_list;
 } request_args;
 
-static void check_request(lua_State *L, request_args *r) {
+/* Reads a request from the given stack slots and checks it. Raises on
+ * programmer errors: CR, LF or NUL where they would split the request,
+ * header names with ':', non-string header names or values. Strings stay
+ * owned by the Lua values in those slots. */
+static void read_request(lua_State *L, int method, int target, int headers, int body,
+                         request_args *r) {
   size_t n;
-  r->method = luaL_checkstring(L, 2);
-  r->target = luaL_checklstring(L, 3, &n);
+  const char *m;
+  memset(r, 0, sizeof *r);
+  m = r->method = luaL_checkstring(L, method);
+  for (; *m; m++)
+    if (*m < 'A' || *m > 'Z') luaL_error(L, "iothub: bad HTTP method '%s'", r->method);
+  r->target = luaL_checklstring(L, target, &n);
   if (r->target[0] != '/' || has_bad_chars(r->target, n) || strchr(r->target, ' '))
     luaL_error(L, "iothub: request target must start with '/' and hold no space, CR, LF or NUL");
-  if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
-  r->body = luaL_optlstring(L, 5, NULL, &r->body_len);
-  lua_settop(L, 5);
+  if (!lua_isnoneornil(L, headers)) {
+    luaL_checktype(L, headers, LUA_TTABLE);
+    r->headers = headers;
+    lua_pushnil(L);
+    while (lua_next(L, headers)) {
+      size_t kn, vn;
+      const char *k, *v;
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "iothub: header names and values must be strings");
+      k = lua_tolstring(L, -2, &kn);
+      v = lua_tolstring(L, -1, &vn);
+      if (kn == 0 || has_bad_chars(k, kn) || has_bad_chars(v, vn) || memchr(k, ':', kn))
+        luaL_error(L, "iothub: header '%s' holds CR, LF, NUL or ':'", k);
+      lua_pop(L, 1);
+    }
+  }
+  if (!lua_isnoneornil(L, body)) r->body = luaL_checklstring(L, body, &r->body_len);
 }
 
-static struct curl_slist *add_header(struct curl_slist *list, const char *line, int *ok) {
-  struct curl_slist *next = *ok ? curl_slist_append(list, line) : NULL;
-  if (next == NULL) *ok = 0;
-  return next ? next : list;
+static int add_header(request_args *r, const char *line) {
+  struct curl_slist *next = curl_slist_append(r->header_list, line);
+  if (next == NULL) return -1;
+  r->header_list = next;
+  return 0;
 }
 
-/* Builds the header list: auth, Accept, request id, content type, extras. */
+/* Builds the header list: auth, Accept, request id, content type, extras.
+ * Does not call anything that raises; -1 when memory runs out. */
 static int build_headers(lua_State *L, iothub_client *c, request_args *r) {
-  int ok = 1;
   char line[64];
+  int rc = 0;
+  iothub_buffer extra = {0};
   if (ensure_auth(c) != 0) return -1;
   iothub_uuid(r->request_id);
   snprintf(line, sizeof line, "x-ms-client-request-id: %s", r->request_id);
-  r->headers = add_header(NULL, c->auth.data, &ok);
-  r->headers = add_header(r->headers, "Accept: application/json", &ok);
-  r->headers = add_header(r->headers, line, &ok);
-  r->headers = add_header(r->headers, "Expect:", &ok);
-  if (r->body) r->headers = add_header(r->headers, "Content-Type: application/json; charset=utf-8", &ok);
-  if (!lua_isnil(L, 4)) {
+  if (add_header(r, c->auth.data) || add_header(r, "Accept: application/json") ||
+      add_header(r, line) || add_header(r, "Expect:") ||
+      (r->body && add_header(r, "Content-Type: application/json; charset=utf-8")))
+    rc = -1;
+  if (rc == 0 && r->headers) {
     lua_pushnil(L);
-    while (lua_next(L, 4)) {
+    while (lua_next(L, r->headers)) {
       size_t kn, vn;
-      const char *k, *v;
-      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
-        curl_slist_free_all(r->headers);
-        r->headers = NULL;
-        return luaL_error(L, "iothub: header names and values must be strings");
-      }
-      k = lua_tolstring(L, -2, &kn);
-      v = lua_tolstring(L, -1, &vn);
-      if (kn == 0 || has_bad_chars(k, kn) || has_bad_chars(v, vn) || strchr(k, ':')) {
-        curl_slist_free_all(r->headers);
-        r->headers = NULL;
-        return luaL_error(L, "iothub: header '%s' holds CR, LF, NUL or ':'", k);
-      }
-      lua_pushfstring(L, "%s: %s", k, v);
-      r->headers = add_header(r->headers, lua_tostring(L, -1), &ok);
-      lua_pop(L, 2);
+      const char *k = lua_tolstring(L, -2, &kn), *v = lua_tolstring(L, -1, &vn);
+      iothub_buffer_reset(&extra);
+      if (rc == 0 && (iothub_buffer_append(&extra, k, kn) || iothub_buffer_append(&extra, ": ", 2) ||
+                      iothub_buffer_append(&extra, v, vn) || add_header(r, extra.data)))
+        rc = -1;
+      lua_pop(L, 1);
     }
   }
-  if (!ok) {
-    curl_slist_free_all(r->headers);
-    r->headers = NULL;
-    return -1;
+  iothub_buffer_free(&extra, 0);
+  if (rc != 0) {
+    curl_slist_free_all(r->header_list);
+    r->header_list = NULL;
   }
-  return 0;
+  return rc;
+}
+
+/* endpoint .. target, in a buffer the caller frees. */
+static int build_url(iothub_client *c, const request_args *r, iothub_buffer *url) {
+  return iothub_buffer_append_str(url, c->endpoint) || iothub_buffer_append_str(url, r->target);
 }
 
 /* Turns a response into `value, headers, status` or `nil, err`.
@@ -264,18 +298,16 @@ static int client_request(lua_State *L) {
   iothub_buffer url = {0};
   long status = 0;
   CURLcode rc;
-  memset(&r, 0, sizeof r);
-  check_request(L, &r);
-  if (build_headers(L, c, &r) != 0 ||
-      iothub_buffer_append_str(&url, c->endpoint) != 0 ||
-      iothub_buffer_append_str(&url, r.target) != 0) {
-    curl_slist_free_all(r.headers);
+  read_request(L, 2, 3, 4, 5, &r);
+  lua_settop(L, 5);
+  if (build_headers(L, c, &r) != 0 || build_url(c, &r, &url) != 0) {
+    curl_slist_free_all(r.header_list);
     iothub_buffer_free(&url, 0);
     return luaL_error(L, "iothub: out of memory");
   }
   c->requests++;
-  rc = iothub_http_perform(&c->http, r.method, url.data, r.headers, r.body, r.body_len, &status);
-  curl_slist_free_all(r.headers);
+  rc = iothub_http_perform(&c->http, r.method, url.data, r.header_list, r.body, r.body_len, &status);
+  curl_slist_free_all(r.header_list);
   iothub_buffer_free(&url, 0);
   if (rc != CURLE_OK) {
     lua_pushnil(L);
@@ -287,14 +319,152 @@ static int client_request(lua_State *L) {
   return finish(L, status, lua_gettop(L), c->http.body.data, c->http.body.len, r.request_id);
 }
 
+/* The pool of handles for concurrent requests, grown to `size`. */
+static int ensure_pool(iothub_client *c, int size) {
+  if (c->multi == NULL && (c->multi = curl_multi_init()) == NULL) return -1;
+  if (size > c->pool_cap) {
+    iothub_http **grown = realloc(c->pool, (size_t)size * sizeof *grown);
+    if (grown == NULL) return -1;
+    c->pool = grown;
+    c->pool_cap = size;
+  }
+  while (c->pool_size < size) {
+    iothub_http *h = calloc(1, sizeof *h);
+    if (h == NULL || iothub_http_clone(h, &c->http) != 0) { free(h); return -1; }
+    c->pool[c->pool_size++] = h;
+  }
+  /* At most `size` connections at once, but keep every pooled handle's
+   * connection cached, so a later, smaller batch does not close them. */
+  curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)size);
+  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)c->pool_size);
+  return 0;
+}
+
+/* Stores what finish() left on the stack into values[i] or errors[i]. */
+static void store_result(lua_State *L, int nret, int values, int errors, lua_Integer i) {
+  if (nret == 3) {
+    lua_pop(L, 2);
+    lua_rawseti(L, values, (int)i);
+  } else {
+    lua_rawseti(L, errors, (int)i);
+    lua_pop(L, 1);
+  }
+}
+
+/* Pushes the outcome of a finished transfer of slot h for request r. */
+static int slot_result(lua_State *L, iothub_http *h, CURLcode rc, const request_args *r) {
+  long status = iothub_http_finish(h);
+  int nret;
+  if (rc != CURLE_OK) {
+    lua_pushnil(L);
+    iothub_http_push_error(L, h, rc);
+    iothub_error_set_str(L, lua_gettop(L), "request_id", r->request_id, strlen(r->request_id));
+    return 2;
+  }
+  iothub_http_push_headers(L, h);
+  nret = finish(L, status, lua_gettop(L), h->body.data, h->body.len, r->request_id);
+  lua_remove(L, -(nret + 1));             /* the header table under the results */
+  return nret;
+}
+
+/* client:request_many(requests [, concurrency]) -> values, errors
+ * requests is a list of { method, target [, headers [, body]] }; at most
+ * `concurrency` run at once over a shared connection cache. values[i] holds
+ * what request i returned, or errors[i] its error. */
+static int client_request_many(lua_State *L) {
+  iothub_client *c = check_open(L);
+  int n, i, conc, next = 0, active = 0, done = 0, values, errors, failed = 0;
+  request_args *reqs;
+  int *slot_req;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  conc = (int)luaL_optinteger(L, 3, 8);
+  luaL_argcheck(L, conc >= 1 && conc <= 256, 3, "concurrency must be 1..256");
+  lua_settop(L, 3);
+  n = (int)iothub_rawlen(L, 2);
+  /* Scratch memory as userdata, so a raise below leaks nothing. */
+  reqs = lua_newuserdata(L, (size_t)(n ? n : 1) * sizeof *reqs);
+  slot_req = lua_newuserdata(L, (size_t)conc * sizeof *slot_req);
+  for (i = 0; i < n; i++) {                   /* check everything first */
+    int top = lua_gettop(L);
+    lua_rawgeti(L, 2, i + 1);
+    luaL_argcheck(L, lua_istable(L, -1), 2, "each request must be a table");
+    lua_rawgeti(L, top + 1, 1);
+    lua_rawgeti(L, top + 1, 2);
+    lua_rawgeti(L, top + 1, 3);
+    lua_rawgeti(L, top + 1, 4);
+    read_request(L, top + 2, top + 3, top + 4, top + 5, &reqs[i]);
+    reqs[i].headers = 0;                      /* re-pushed when building */
+    lua_settop(L, top);
+  }
+  lua_newtable(L);
+  values = lua_gettop(L);
+  lua_newtable(L);
+  errors = values + 1;
+  if (n > 0 && ensure_pool(c, conc < n ? conc : n) != 0) return luaL_error(L, "iothub: out of memory");
+  for (i = 0; i < conc; i++) slot_req[i] = -1;
+  while (done < n && !failed) {
+    int running = 0, queued;
+    CURLMsg *msg;
+    for (i = 0; i < c->pool_size && i < conc && next < n; i++) {
+      request_args *r;
+      iothub_buffer url = {0};
+      int top = lua_gettop(L);
+      if (slot_req[i] >= 0) continue;
+      r = &reqs[next];
+      lua_rawgeti(L, 2, next + 1);
+      lua_rawgeti(L, -1, 3);
+      r->headers = lua_istable(L, -1) ? lua_gettop(L) : 0;
+      if (build_headers(L, c, r) != 0 || build_url(c, r, &url) != 0) {
+        iothub_buffer_free(&url, 0);
+        failed = 1;
+        break;
+      }
+      lua_settop(L, top);
+      iothub_http_setup(c->pool[i], r->method, url.data, r->header_list, r->body, r->body_len);
+      iothub_buffer_free(&url, 0);            /* libcurl copied the URL */
+      curl_easy_setopt(c->pool[i]->curl, CURLOPT_PRIVATE, (void *)(intptr_t)i);
+      curl_multi_add_handle(c->multi, c->pool[i]->curl);
+      c->requests++;
+      slot_req[i] = next++;
+      active++;
+    }
+    if (failed) break;
+    curl_multi_perform(c->multi, &running);
+    while ((msg = curl_multi_info_read(c->multi, &queued)) != NULL) {
+      char *priv = NULL;
+      int slot, nret;
+      if (msg->msg != CURLMSG_DONE) continue;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+      slot = (int)(intptr_t)priv;
+      curl_multi_remove_handle(c->multi, msg->easy_handle);
+      nret = slot_result(L, c->pool[slot], msg->data.result, &reqs[slot_req[slot]]);
+      store_result(L, nret, values, errors, slot_req[slot] + 1);
+      curl_slist_free_all(reqs[slot_req[slot]].header_list);
+      reqs[slot_req[slot]].header_list = NULL;
+      slot_req[slot] = -1;
+      active--;
+      done++;
+    }
+    if (done < n && active > 0) curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
+  }
+  if (failed) {                               /* out of memory: undo and raise */
+    for (i = 0; i < conc && i < c->pool_size; i++)
+      if (slot_req[i] >= 0) curl_multi_remove_handle(c->multi, c->pool[i]->curl);
+    for (i = 0; i < n; i++) curl_slist_free_all(reqs[i].header_list);
+    return luaL_error(L, "iothub: out of memory");
+  }
+  return 2;
+}
+
 /* client:prepare(method, target [, headers [, body]]) -> { method=, url=,
- * headers = { name = value }, body= }: the request, signed, without I/O. */
+ * headers = { name = value }, body=, request_id= }: the request, signed,
+ * without I/O. */
 static int client_prepare(lua_State *L) {
   iothub_client *c = check_open(L);
   request_args r;
   struct curl_slist *h;
-  memset(&r, 0, sizeof r);
-  check_request(L, &r);
+  read_request(L, 2, 3, 4, 5, &r);
+  lua_settop(L, 5);
   if (build_headers(L, c, &r) != 0) return luaL_error(L, "iothub: out of memory");
   lua_createtable(L, 0, 5);
   lua_pushstring(L, r.method);
@@ -308,7 +478,7 @@ static int client_prepare(lua_State *L) {
     lua_setfield(L, -2, "body");
   }
   lua_newtable(L);
-  for (h = r.headers; h; h = h->next) {
+  for (h = r.header_list; h; h = h->next) {
     const char *colon = strchr(h->data, ':');
     const char *v = colon + 1;
     while (*v == ' ') v++;
@@ -318,7 +488,7 @@ static int client_prepare(lua_State *L) {
     lua_rawset(L, -3);
   }
   lua_setfield(L, -2, "headers");
-  curl_slist_free_all(r.headers);
+  curl_slist_free_all(r.header_list);
   return 1;
 }
 
@@ -336,6 +506,13 @@ static int client_decode(lua_State *L) {
   return finish(L, status, 3, body, len, request_id);
 }
 
+static unsigned long total_connections(const iothub_client *c) {
+  unsigned long n = c->http.connections;
+  int i;
+  for (i = 0; i < c->pool_size; i++) n += c->pool[i]->connections;
+  return n;
+}
+
 static int client_stats(lua_State *L) {
   iothub_client *c = luaL_checkudata(L, 1, IOTHUB_CLIENT_MT);
   lua_createtable(L, 0, 3);
@@ -343,7 +520,7 @@ static int client_stats(lua_State *L) {
   lua_setfield(L, -2, "signatures");
   lua_pushnumber(L, (lua_Number)c->requests);
   lua_setfield(L, -2, "requests");
-  lua_pushnumber(L, (lua_Number)c->http.connections);
+  lua_pushnumber(L, (lua_Number)total_connections(c));
   lua_setfield(L, -2, "connections");
   return 1;
 }
@@ -375,7 +552,8 @@ static int client_tostring(lua_State *L) {
 
 void iothub_client_init(lua_State *L) {
   static const luaL_Reg methods[] = {
-    { "request", client_request }, { "prepare", client_prepare },
+    { "request", client_request }, { "request_many", client_request_many },
+    { "prepare", client_prepare },
     { "decode", client_decode }, { "stats", client_stats },
     { "host", client_host }, { "close", client_close },
     { "is_closed", client_is_closed }, { NULL, NULL },

@@ -69,12 +69,22 @@ void iothub_http_close(iothub_http *h) {
   iothub_buffer_free(&h->headers, 0);
 }
 
-CURLcode iothub_http_perform(iothub_http *h, const char *method, const char *url,
-                             struct curl_slist *headers, const char *body,
-                             size_t body_len, long *status) {
+int iothub_http_clone(iothub_http *dst, const iothub_http *src) {
+  memset(dst, 0, sizeof *dst);
+  dst->curl = curl_easy_duphandle(src->curl);
+  if (dst->curl == NULL) return -1;
+  dst->body.limit = src->body.limit;
+  dst->headers.limit = src->headers.limit;
+  /* The duplicate still points at src's buffers: point it at its own. */
+  curl_easy_setopt(dst->curl, CURLOPT_ERRORBUFFER, dst->errbuf);
+  curl_easy_setopt(dst->curl, CURLOPT_WRITEDATA, dst);
+  curl_easy_setopt(dst->curl, CURLOPT_HEADERDATA, dst);
+  return 0;
+}
+
+void iothub_http_setup(iothub_http *h, const char *method, const char *url,
+                       struct curl_slist *headers, const char *body, size_t body_len) {
   CURL *c = h->curl;
-  CURLcode rc;
-  long connects = 0;
   iothub_buffer_reset(&h->body);
   iothub_buffer_reset(&h->headers);
   h->errbuf[0] = '\0';
@@ -90,14 +100,26 @@ CURLcode iothub_http_perform(iothub_http *h, const char *method, const char *url
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
   }
-  rc = curl_easy_perform(c);
-  *status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-  if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
+}
+
+long iothub_http_finish(iothub_http *h) {
+  long status = 0, connects = 0;
+  curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
     h->connections += (unsigned long)connects;
   /* Do not keep a pointer to the caller's header list or body. */
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+  curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+  curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+  return status;
+}
+
+CURLcode iothub_http_perform(iothub_http *h, const char *method, const char *url,
+                             struct curl_slist *headers, const char *body,
+                             size_t body_len, long *status) {
+  CURLcode rc;
+  iothub_http_setup(h, method, url, headers, body, body_len);
+  rc = curl_easy_perform(h->curl);
+  *status = iothub_http_finish(h);
   return rc;
 }
 

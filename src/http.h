@@ -36,6 +36,17 @@ int iothub_http_global_init(void);
 int iothub_http_open(iothub_http *h, const iothub_http_opts *o, const char **msg);
 void iothub_http_close(iothub_http *h);
 
+/* A second handle with h's options and its own buffers (for a pool that
+ * runs requests concurrently through a multi handle). 0 on success. */
+int iothub_http_clone(iothub_http *dst, const iothub_http *src);
+
+/* Sets up one request on the handle, without running it. */
+void iothub_http_setup(iothub_http *h, const char *method, const char *url,
+                       struct curl_slist *headers, const char *body, size_t body_len);
+
+/* After a transfer: its HTTP status; forgets the request's pointers. */
+long iothub_http_finish(iothub_http *h);
+
 /* Runs one request; the response lands in h->body and h->headers. */
 CURLcode iothub_http_perform(iothub_http *h, const char *method, const char *url,
                              struct curl_slist *headers, const char *body,

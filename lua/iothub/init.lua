@@ -1,6 +1,7 @@
 -- iothub: the public entry of lua-iothub, an Azure IoT Hub jobs client.
 -- See API.md in the project docs for the contract; README.md for a tour.
 local core = require("iothub.core")
+local json = require("iothub.json")
 local service = require("iothub.service")
 local status = require("iothub.status")
 local time = require("iothub.time")
@@ -8,6 +9,7 @@ local time = require("iothub.time")
 local M = {
   _VERSION = service.VERSION,
   null = core.null,
+  array = json.array,
   service = service.new,
   progress = status.progress,
   is_terminal = status.is_terminal,

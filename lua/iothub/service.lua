@@ -1,14 +1,18 @@
 -- iothub.service: the IoT Hub service-API client (shared access signature
--- auth): job reads and job queries with paging. The C core signs, sends and
--- decodes; this file builds paths and queries and checks arguments.
+-- auth): job reads, queries with paging, concurrent reads, scheduling,
+-- cancelling and waiting, per-device results, import/export jobs. The C core
+-- signs, sends and decodes; this file builds paths and checks arguments.
 local core = require("iothub.core")
 local args = require("iothub.args")
 local paging = require("iothub.paging")
+local json = require("iothub.json")
+local schedule = require("iothub.schedule")
+local wait = require("iothub.wait")
 
 local Service = {}
 local mt = { __index = Service, __name = "iothub.service" }
 
-local type, tostring, setmetatable = type, tostring, setmetatable
+local type, tostring, setmetatable, ipairs = type, tostring, setmetatable, ipairs
 local encode = core.percent_encode
 
 local VERSION = "0.1.0"
@@ -133,6 +137,121 @@ function Service:jobs(opts)
   return paging.items(paging.pages(function(token, size)
     return self:_query_page(opts, token, size)
   end, opts.page_size, opts.limit))
+end
+
+-- Many jobs at once through libcurl's multi interface: results, errors keyed by id.
+function Service:get_jobs(ids, opts)
+  args.self("get_jobs", self, mt)
+  if type(ids) ~= "table" then args.fail("get_jobs", "expected a list of job ids, got " .. type(ids)) end
+  opts = args.options("get_jobs", opts, { concurrency = "number" }, { concurrency = 1 })
+  local concurrency = opts.concurrency or 8
+  if concurrency % 1 ~= 0 or concurrency > 256 then
+    args.fail("get_jobs", "option 'concurrency' must be a whole number from 1 to 256")
+  end
+  local requests, order, seen = {}, {}, {}
+  for i = 1, #ids do
+    local id = args.id("get_jobs", ids[i])
+    if not seen[id] then
+      seen[id] = true
+      order[#order + 1] = id
+      requests[#requests + 1] = { "GET", self:_target("/jobs/v2/" .. encode(id)) }
+    end
+  end
+  local values, failures = self.client:request_many(requests, concurrency)
+  local results, errors = {}, {}
+  for i, id in ipairs(order) do
+    results[id], errors[id] = values[i], failures[i]
+  end
+  return results, errors
+end
+
+-- PUT /jobs/v2/{id} with a JobRequest body built by iothub.schedule.
+function Service:_put_job(id, body)
+  return self.client:request("PUT", self:_target("/jobs/v2/" .. encode(id)), nil, body)
+end
+
+function Service:schedule_device_method(opts)
+  args.self("schedule_device_method", self, mt)
+  return self:_put_job(schedule.device_method("schedule_device_method", opts))
+end
+
+function Service:schedule_twin_update(opts)
+  args.self("schedule_twin_update", self, mt)
+  return self:_put_job(schedule.twin_update("schedule_twin_update", opts))
+end
+
+function Service:cancel_job(job_id)
+  args.self("cancel_job", self, mt)
+  args.id("cancel_job", job_id)
+  return self.client:request("POST", self:_target("/jobs/v2/" .. encode(job_id) .. "/cancel"))
+end
+
+function Service:wait_job(job_id, opts)
+  args.self("wait_job", self, mt)
+  args.id("wait_job", job_id)
+  return wait.wait("wait_job", function() return self:get_job(job_id) end, opts, self.sleep)
+end
+
+-- A devices.jobs query for one job; the id is a string literal in it, with
+-- quotes and backslashes escaped (the query language escapes with "\").
+local function device_jobs_query(job_id)
+  local literal = job_id:gsub("[\\']", "\\%0")
+  return "SELECT * FROM devices.jobs WHERE devices.jobs.jobId = '" .. literal .. "'"
+end
+M.device_jobs_query = device_jobs_query
+
+-- One page of POST /devices/query: items, next continuation | nil, err.
+function Service:_device_query_page(query_text, continuation, page_size)
+  local headers = {}
+  if page_size then headers["x-ms-max-item-count"] = tostring(page_size) end
+  if continuation then headers["x-ms-continuation"] = continuation end
+  local body = json.encode({ query = query_text })
+  local items, resp_headers = self.client:request("POST", self:_target("/devices/query"), headers, body)
+  if not items then return nil, resp_headers end
+  if type(items) ~= "table" then
+    return nil, core.error("decode", "device query did not return a JSON array")
+  end
+  return items, resp_headers["x-ms-continuation"]
+end
+
+function Service:device_jobs(job_id, opts)
+  args.self("device_jobs", self, mt)
+  args.id("device_jobs", job_id)
+  opts = args.options("device_jobs", opts, { page_size = "number" }, { page_size = 1 })
+  local query_text = device_jobs_query(job_id)
+  return paging.items(paging.pages(function(token, size)
+    return self:_device_query_page(query_text, token, size)
+  end, opts.page_size))
+end
+
+-- Import/export jobs (the v1 jobs API).
+function Service:export_devices(opts)
+  args.self("export_devices", self, mt)
+  return self.client:request("POST", self:_target("/jobs/create"), nil,
+    schedule.export_devices("export_devices", opts))
+end
+
+function Service:import_devices(opts)
+  args.self("import_devices", self, mt)
+  return self.client:request("POST", self:_target("/jobs/create"), nil,
+    schedule.import_devices("import_devices", opts))
+end
+
+function Service:get_import_export_job(job_id)
+  args.self("get_import_export_job", self, mt)
+  args.id("get_import_export_job", job_id)
+  return self.client:request("GET", self:_target("/jobs/" .. encode(job_id)))
+end
+
+function Service:import_export_jobs()
+  args.self("import_export_jobs", self, mt)
+  return self.client:request("GET", self:_target("/jobs"))
+end
+
+function Service:cancel_import_export_job(job_id)
+  args.self("cancel_import_export_job", self, mt)
+  args.id("cancel_import_export_job", job_id)
+  return self.client:request("DELETE", self:_target("/jobs/" .. encode(job_id)))
 end
 
 -- Counters of the underlying client: signatures made, requests, connections.
