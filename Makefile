@@ -20,7 +20,7 @@ incdir_luajit := /usr/include/luajit-2.1
 
 MODULES := $(foreach l,$(LUAS),$(BUILD)/$(l)/iothub/core.so)
 
-.PHONY: all deps test demo lint clean check-rock
+.PHONY: all deps test demo bench lint clean check-rock
 all: $(MODULES)
 
 $(BUILD)/%/iothub/core.so: $(SRCS) $(HDRS)
@@ -38,6 +38,10 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/with-emulator tools/run-demo
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@tools/with-emulator tools/run-bench
 
 lint: deps
 	luacheck -q lua spec examples
