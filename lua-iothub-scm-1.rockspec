@@ -41,6 +41,7 @@ build = {
     ["iothub.args"] = "lua/iothub/args.lua",
     ["iothub.json"] = "lua/iothub/json.lua",
     ["iothub.paging"] = "lua/iothub/paging.lua",
+    ["iothub.retry"] = "lua/iothub/retry.lua",
     ["iothub.schedule"] = "lua/iothub/schedule.lua",
     ["iothub.service"] = "lua/iothub/service.lua",
     ["iothub.status"] = "lua/iothub/status.lua",

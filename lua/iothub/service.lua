@@ -5,6 +5,7 @@
 local core = require("iothub.core")
 local args = require("iothub.args")
 local paging = require("iothub.paging")
+local retry = require("iothub.retry")
 local json = require("iothub.json")
 local schedule = require("iothub.schedule")
 local wait = require("iothub.wait")
@@ -41,9 +42,8 @@ function M.new(connection_string, opts)
     args.fail("service", "connection string must be a string, got " .. type(connection_string))
   end
   opts = args.options("service", opts, option_types, option_min)
-  if opts.retry ~= nil and opts.retry ~= false and type(opts.retry) ~= "table" then
-    args.fail("service", "option 'retry' must be a table or false")
-  end
+  if opts.retry == true then args.fail("service", "option 'retry' must be a table or false") end
+  local policy = retry.policy("service", opts.retry)
   if opts.api_version == "" then args.fail("service", "option 'api_version' must not be empty") end
   local client, err = core.client(connection_string, {
     endpoint = opts.endpoint, ca_file = opts.ca_file, verify = opts.verify,
@@ -54,6 +54,7 @@ function M.new(connection_string, opts)
   if not client then return nil, err end
   return setmetatable({
     client = client,
+    retry = policy,
     api_query = "api-version=" .. encode(opts.api_version or DEFAULT_API_VERSION),
   }, mt)
 end
@@ -71,10 +72,19 @@ function Service:_target(path, query)
   return target
 end
 
+-- One request; retried under the policy when `safe` (it cannot run a job
+-- twice). self._env may hold sleep, clock and random for tests.
+function Service:_call(safe, method, target, headers, body)
+  local client = self.client
+  return retry.run(safe and self.retry or nil, function()
+    return client:request(method, target, headers, body)
+  end, self._env)
+end
+
 function Service:get_job(job_id)
   args.self("get_job", self, mt)
   args.id("get_job", job_id)
-  return self.client:request("GET", self:_target("/jobs/v2/" .. encode(job_id)))
+  return self:_call(true, "GET", self:_target("/jobs/v2/" .. encode(job_id)))
 end
 
 local query_options = { type = "string", status = "string", page_size = "number",
@@ -106,7 +116,7 @@ function Service:_query_page(opts, continuation, page_size)
   local headers = {}
   if page_size then headers["x-ms-max-item-count"] = tostring(page_size) end
   if continuation then headers["x-ms-continuation"] = continuation end
-  local items, resp_headers = self.client:request("GET",
+  local items, resp_headers = self:_call(true, "GET",
     self:_target("/jobs/v2/query", { "jobType", opts.type, "jobStatus", opts.status }), headers)
   if not items then return nil, resp_headers end
   if type(items) ~= "table" then
@@ -157,17 +167,50 @@ function Service:get_jobs(ids, opts)
       requests[#requests + 1] = { "GET", self:_target("/jobs/v2/" .. encode(id)) }
     end
   end
-  local values, failures = self.client:request_many(requests, concurrency)
   local results, errors = {}, {}
-  for i, id in ipairs(order) do
-    results[id], errors[id] = values[i], failures[i]
+  local pending = {}
+  for i = 1, #order do pending[i] = i end
+  -- Each round sends what is still pending; transient failures go again,
+  -- after the policy's wait, until the attempts run out.
+  local attempt, policy, env = 0, self.retry, self._env or {}
+  while #pending > 0 do
+    attempt = attempt + 1
+    local batch = {}
+    for k, i in ipairs(pending) do batch[k] = requests[i] end
+    local values, failures = self.client:request_many(batch, concurrency)
+    local again, wait = {}, 0
+    for k, i in ipairs(pending) do
+      local id, err = order[i], failures[k]
+      results[id], errors[id] = values[k], err
+      if err then
+        err.attempts = attempt
+        if err.retryable and policy and attempt < policy.attempts then
+          again[#again + 1] = i
+          wait = math.max(wait, retry.delay(policy, attempt, err, env.random))
+        end
+      end
+    end
+    pending = again
+    if #pending > 0 then (env.sleep or core.sleep)(wait) end
   end
   return results, errors
 end
 
--- PUT /jobs/v2/{id} with a JobRequest body built by iothub.schedule.
+-- PUT /jobs/v2/{id} with a JobRequest body built by iothub.schedule. The id
+-- makes it safe to retry: a second PUT cannot start a second job. When a
+-- retry meets 409, the first attempt created the job and only its answer
+-- was lost, so the job is read back instead.
 function Service:_put_job(id, body)
-  return self.client:request("PUT", self:_target("/jobs/v2/" .. encode(id)), nil, body)
+  local target = self:_target("/jobs/v2/" .. encode(id))
+  local attempts = 0
+  local job, err = retry.run(self.retry, function()
+    attempts = attempts + 1
+    return self.client:request("PUT", target, nil, body)
+  end, self._env)
+  if not job and attempts > 1 and err.status == 409 then
+    return self:get_job(id)
+  end
+  return job, err
 end
 
 function Service:schedule_device_method(opts)
@@ -183,13 +226,14 @@ end
 function Service:cancel_job(job_id)
   args.self("cancel_job", self, mt)
   args.id("cancel_job", job_id)
-  return self.client:request("POST", self:_target("/jobs/v2/" .. encode(job_id) .. "/cancel"))
+  return self:_call(true, "POST", self:_target("/jobs/v2/" .. encode(job_id) .. "/cancel"))
 end
 
 function Service:wait_job(job_id, opts)
   args.self("wait_job", self, mt)
   args.id("wait_job", job_id)
-  return wait.wait("wait_job", function() return self:get_job(job_id) end, opts, self.sleep)
+  local env = self._env or {}
+  return wait.wait("wait_job", function() return self:get_job(job_id) end, opts, env.sleep, env.clock)
 end
 
 -- A devices.jobs query for one job; the id is a string literal in it, with
@@ -206,7 +250,7 @@ function Service:_device_query_page(query_text, continuation, page_size)
   if page_size then headers["x-ms-max-item-count"] = tostring(page_size) end
   if continuation then headers["x-ms-continuation"] = continuation end
   local body = json.encode({ query = query_text })
-  local items, resp_headers = self.client:request("POST", self:_target("/devices/query"), headers, body)
+  local items, resp_headers = self:_call(true, "POST", self:_target("/devices/query"), headers, body)
   if not items then return nil, resp_headers end
   if type(items) ~= "table" then
     return nil, core.error("decode", "device query did not return a JSON array")
@@ -224,34 +268,35 @@ function Service:device_jobs(job_id, opts)
   end, opts.page_size))
 end
 
--- Import/export jobs (the v1 jobs API).
+-- Import/export jobs (the v1 jobs API). Creating one is never retried: the
+-- service picks the id, so a retry could start a second job.
 function Service:export_devices(opts)
   args.self("export_devices", self, mt)
-  return self.client:request("POST", self:_target("/jobs/create"), nil,
+  return self:_call(false, "POST", self:_target("/jobs/create"), nil,
     schedule.export_devices("export_devices", opts))
 end
 
 function Service:import_devices(opts)
   args.self("import_devices", self, mt)
-  return self.client:request("POST", self:_target("/jobs/create"), nil,
+  return self:_call(false, "POST", self:_target("/jobs/create"), nil,
     schedule.import_devices("import_devices", opts))
 end
 
 function Service:get_import_export_job(job_id)
   args.self("get_import_export_job", self, mt)
   args.id("get_import_export_job", job_id)
-  return self.client:request("GET", self:_target("/jobs/" .. encode(job_id)))
+  return self:_call(true, "GET", self:_target("/jobs/" .. encode(job_id)))
 end
 
 function Service:import_export_jobs()
   args.self("import_export_jobs", self, mt)
-  return self.client:request("GET", self:_target("/jobs"))
+  return self:_call(true, "GET", self:_target("/jobs"))
 end
 
 function Service:cancel_import_export_job(job_id)
   args.self("cancel_import_export_job", self, mt)
   args.id("cancel_import_export_job", job_id)
-  return self.client:request("DELETE", self:_target("/jobs/" .. encode(job_id)))
+  return self:_call(true, "DELETE", self:_target("/jobs/" .. encode(job_id)))
 end
 
 -- Counters of the underlying client: signatures made, requests, connections.
