@@ -1,25 +1,20 @@
-"""The job store and the paging of job queries.
+"""The store of planted jobs (seeded, fixtures, control API) and their order.
 
-Query results come in a stable order (createdTime, then jobId). A continuation
-token is opaque to clients: urlsafe base64 of a small JSON object holding the
-offset of the next item and the filters it belongs to, so a token can only
-continue the query that produced it.
+Query results come in a stable order (createdTime, then jobId); paging itself
+lives in paging.py.
 """
 
-import base64
-import binascii
 import copy
-import json
 import re
 import threading
 
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
+from . import paging
+from .paging import parse_page_size  # noqa: F401  (kept for callers and tests)
 
 _TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,7}))?Z")
 
 
-def _created_key(job):
+def created_key(job):
     """Sort key for createdTime, whatever its number of fractional digits."""
     match = _TIME.fullmatch(str(job.get("createdTime", "")))
     if not match:
@@ -61,41 +56,11 @@ class JobStore:
         with self._lock:
             found = sorted((job for job in self._jobs.values()
                             if all(job.get(k) == v for k, v in filters.items())),
-                           key=_created_key)
+                           key=created_key)
             return copy.deepcopy(found[start:stop]), len(found)
-
-
-def parse_page_size(value):
-    """The page size asked by ``x-ms-max-item-count``, clamped to 1..1000."""
-    if value is None:
-        return DEFAULT_PAGE_SIZE
-    size = int(value.strip())  # ValueError for anything but an integer
-    return min(max(size, 1), MAX_PAGE_SIZE)
-
-
-def encode_token(offset, filters):
-    data = json.dumps({"offset": offset, "filters": filters}, sort_keys=True,
-                      separators=(",", ":"))
-    return base64.urlsafe_b64encode(data.encode("utf-8")).decode("ascii")
-
-
-def decode_token(token, filters):
-    """The offset a token stands for; ValueError if it is not one of ours for ``filters``."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
-    except (binascii.Error, UnicodeError, ValueError):
-        raise ValueError("undecodable continuation token") from None
-    if not isinstance(data, dict) or data.get("filters") != filters:
-        raise ValueError("continuation token belongs to another query")
-    offset = data.get("offset")
-    if type(offset) is not int or offset < 0:
-        raise ValueError("bad offset in continuation token")
-    return offset
 
 
 def page(store, filters, size, token=None):
     """One page of a query: (items, continuation token or None on the last page)."""
-    offset = decode_token(token, filters) if token else 0
-    end = offset + size
-    items, total = store.query(filters, offset, end)
-    return items, (encode_token(end, filters) if end < total else None)
+    return paging.page_of(lambda start, stop: store.query(filters, start, stop),
+                          filters, size, token)
