@@ -1,7 +1,8 @@
 """The test control API under /_emulator/: no authentication, test use only.
 
-Tests use it to reset the emulator, plant or remove jobs, read back the
-requests a client sent, and slow routes down. Every answer has a JSON body,
+Tests use it to reset the emulator, plant or remove jobs, add, change or
+remove devices, drive the emulated clock, read back the requests a client
+sent, and slow routes down. Every answer has a JSON body,
 so any client can drive it.
 """
 
@@ -10,6 +11,8 @@ from .routing import json_response
 
 PREFIX = "/_emulator/"
 MAX_DELAY_SECONDS = 600
+MAX_SPEED = 1_000_000
+MAX_ADVANCE = 10 * 365 * 86400
 
 
 def is_control(path):
@@ -21,20 +24,24 @@ def _bad(message):
 
 
 def register(router, state):
+    hub = state.hub
+
     def reset(request):
         state.reset()
-        return json_response({"reset": True, "jobs": len(state.jobs)})
+        return json_response({"reset": True, "jobs": len(state.jobs),
+                              "devices": len(hub.registry.devices)})
 
     def put_job(request, job_id):
         body = request.json()
         if not isinstance(body, dict):
             raise _bad("A job must be a JSON object")
         job = {**body, "jobId": job_id}
+        hub.forget_job(job_id)  # ids stay unique across planted and created jobs
         state.jobs.put(job)
         return json_response(job)
 
     def delete_job(request, job_id):
-        if not state.jobs.delete(job_id):
+        if not (state.jobs.delete(job_id) | hub.forget_job(job_id)):
             raise ServiceError("JobNotFound", "Job with id '{}' was not found".format(job_id))
         return json_response({"deleted": job_id})
 
@@ -60,7 +67,59 @@ def register(router, state):
                        .format(MAX_DELAY_SECONDS))
         return json_response({"delays": state.set_delay(prefix, seconds)})
 
+    def _number(body, key, low, high):
+        value = body.get(key)
+        if value is not None and (type(value) not in (int, float) or not low <= value <= high):
+            raise _bad("{} must be a number in {}..{}".format(key, low, high))
+        return value
+
+    def clock(request):
+        if request.method == "GET":
+            return json_response(hub.describe_clock())
+        body = request.json()
+        if not isinstance(body, dict):
+            raise _bad('Expected {"speed": x, "advance": seconds, "device_seconds": x}')
+        settings = {"speed": _number(body, "speed", 0, MAX_SPEED),
+                    "advance": _number(body, "advance", 0, MAX_ADVANCE),
+                    "device_seconds": _number(body, "device_seconds", 0, 86400)}
+        return json_response(hub.configure_clock(**settings))
+
+    def _device_body(request):
+        body = request.json()
+        if not isinstance(body, dict):
+            raise _bad('A device must be {"twin": {...}, "method": {...}}')
+        twin, method = body.get("twin", {}), body.get("method", {})
+        if not isinstance(twin, dict) or not isinstance(method, dict):
+            raise _bad("twin and method must be JSON objects")
+        for key in ("tags",):
+            if key in twin and not isinstance(twin[key], dict):
+                raise _bad("twin.tags must be a JSON object")
+        if twin.get("connectionState", "Connected") not in ("Connected", "Disconnected"):
+            raise _bad("twin.connectionState must be Connected or Disconnected")
+        if type(method.get("status", 200)) is not int:
+            raise _bad("method.status must be an integer")
+        return body
+
+    def put_device(request, device_id):
+        return json_response(hub.put_device(device_id, _device_body(request)))
+
+    def get_device(request, device_id):
+        device = hub.device(device_id)
+        if device is None:
+            raise ServiceError("DeviceNotFound", "Device {} not registered".format(device_id))
+        return json_response(device)
+
+    def delete_device(request, device_id):
+        if not hub.delete_device(device_id):
+            raise ServiceError("DeviceNotFound", "Device {} not registered".format(device_id))
+        return json_response({"deleted": device_id})
+
     router.add("POST", r"/_emulator/reset", reset)
+    router.add("GET", r"/_emulator/clock", clock)
+    router.add("POST", r"/_emulator/clock", clock)
+    router.add("PUT", r"/_emulator/devices/([^/]+)", put_device)
+    router.add("GET", r"/_emulator/devices/([^/]+)", get_device)
+    router.add("DELETE", r"/_emulator/devices/([^/]+)", delete_device)
     router.add("PUT", r"/_emulator/jobs/([^/]+)", put_job)
     router.add("DELETE", r"/_emulator/jobs/([^/]+)", delete_job)
     router.add("GET", r"/_emulator/requests", get_requests)

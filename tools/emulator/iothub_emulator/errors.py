@@ -5,7 +5,8 @@
 3. escaped:  shape 1 whose Message is a shape-4 body as a JSON string
 4. flat:     {"errorCode":404002,"trackingId":"...","message":"...","timestampUtc":"..."}
 
-The HTTP status is the numeric code divided by 1000. Responses also carry the
+The HTTP status is the numeric code divided by 1000, unless a ServiceError
+names another one (JobRunPreconditionFailed is answered with 409). Responses also carry the
 code's name in the ``iothub-errorcode`` header.
 """
 
@@ -23,7 +24,9 @@ CODES = {
     "DeviceNotFound": 404001,
     "JobNotFound": 404002,
     "RouteNotFound": 404103,  # the emulator's own: no such method and path
+    "JobAlreadyExists": 409101,  # the emulator's own: PUT /jobs/v2/{id} of a used id
     "PreconditionFailed": 412001,
+    "JobRunPreconditionFailed": 412003,  # served with HTTP 409 (one import/export at a time)
     "GenericTooManyRequests": 429000,
     "ThrottlingException": 429001,
     "ThrottleBacklogLimitExceeded": 429002,
@@ -86,16 +89,17 @@ class ServiceError(Exception):
     ``detail`` goes to the verbose log only, never to the client.
     """
 
-    def __init__(self, code, message, shape=1, detail=""):
+    def __init__(self, code, message, shape=1, detail="", status=None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.shape = shape
         self.detail = detail
+        self._status = status
 
     @property
     def status(self):
-        return http_status(self.code)
+        return self._status or http_status(self.code)
 
     def body(self):
         return SHAPES[self.shape](self.code, self.message)

@@ -1,16 +1,22 @@
-"""The IoT Hub service API routes (jobs), behind SAS authentication.
+"""The IoT Hub service API routes, behind SAS authentication.
 
 Every route checks the Authorization header first, then the api-version
-query parameter, then does its work.
+query parameter, then does its work:
+- scheduled jobs (v2): get, create, cancel, query (planted jobs and live ones)
+- twins and queries: GET /twins/{id}, POST /devices/query
+- import/export jobs (v1): POST /jobs/create, GET /jobs, GET/DELETE /jobs/{id}
 """
 
 import re
 
-from . import identity, jobs, sas
+from . import bulk, identity, jobs, paging, query, sas, scheduled
+from .clock import iso
 from .errors import ServiceError
-from .routing import json_response
+from .hub import Conflict
+from .routing import Response, json_response
 
 API_VERSION = re.compile(r"\d{4}-\d\d-\d\d(-preview)?")
+ACTIVE = ("queued", "scheduled", "running", "enqueued")
 
 
 def _authorize(request):
@@ -41,34 +47,138 @@ def _filter(request, name):
     return value
 
 
+def _paged(request, items, key, item_type):
+    """Answer one page of ``items`` (the whole ordered result of the query ``key``)."""
+    try:
+        size = paging.parse_page_size(request.headers.get("x-ms-max-item-count"))
+    except ValueError:
+        raise ServiceError("ArgumentInvalid", "x-ms-max-item-count is not an integer") from None
+    try:
+        page, token = paging.page_list(items, key, size, request.headers.get("x-ms-continuation"))
+    except ValueError as err:
+        raise ServiceError("ArgumentInvalid", "Invalid continuation token",
+                           detail=str(err)) from None
+    headers = {"x-ms-item-type": item_type}
+    if token:
+        headers["x-ms-continuation"] = token
+    return json_response(page, headers=headers)
+
+
+def _job_not_found(job_id):
+    return ServiceError("JobNotFound", "Job with id '{}' was not found".format(job_id))
+
+
 def register(router, state):
+    hub = state.hub
+
+    # -- scheduled jobs (v2) ------------------------------------------------
     def query_jobs(request):
         filters = {}
         for param, field in (("jobType", "type"), ("jobStatus", "status")):
             value = _filter(request, param)
             if value is not None:
                 filters[field] = value
-        try:
-            size = jobs.parse_page_size(request.headers.get("x-ms-max-item-count"))
-        except ValueError:
-            raise ServiceError("ArgumentInvalid",
-                               "x-ms-max-item-count is not an integer") from None
-        try:
-            items, token = jobs.page(state.jobs, filters, size,
-                                     request.headers.get("x-ms-continuation"))
-        except ValueError as err:
-            raise ServiceError("ArgumentInvalid", "Invalid continuation token",
-                               detail=str(err)) from None
-        headers = {"x-ms-item-type": "JobResponse"}
-        if token:
-            headers["x-ms-continuation"] = token
-        return json_response(items, headers=headers)
+        found = state.jobs.query(filters)[0] + hub.jobs(filters)
+        found.sort(key=jobs.created_key)
+        return _paged(request, found, filters, "JobResponse")
 
     def get_job(request, job_id):
-        job = state.jobs.get(job_id)
+        job = state.jobs.get(job_id) or hub.job(job_id)
         if job is None:
-            raise ServiceError("JobNotFound", "Job with id '{}' was not found".format(job_id))
+            raise _job_not_found(job_id)
         return json_response(job)
+
+    def create_job(request, job_id):
+        body = request.json()
+        try:
+            start, tree = scheduled.validate(job_id, body)
+        except scheduled.InvalidJob as err:
+            raise ServiceError("ArgumentInvalid", str(err)) from None
+        if state.jobs.get(job_id) is not None:
+            raise Conflict(job_id)
+        return json_response(hub.create_job(job_id, body, tree, start))
+
+    def cancel_job(request, job_id):
+        planted = state.jobs.get(job_id)
+        if planted is not None:  # a seeded or planted job: only its status changes
+            if planted.get("status") in ACTIVE:
+                planted["status"] = "cancelled"
+                planted["endTime"] = iso(hub.clock.now())
+                state.jobs.put(planted)
+            return json_response(planted)
+        job = hub.cancel_job(job_id)
+        if job is None:
+            raise _job_not_found(job_id)
+        return json_response(job)
+
+    # -- twins and queries ------------------------------------------------------
+    def get_twin(request, device_id):
+        twin = hub.twin(device_id)
+        if twin is None:
+            raise ServiceError("DeviceNotFound",
+                               "Device {} not registered".format(device_id))
+        return json_response(twin)
+
+    def query_devices(request):
+        body = request.json()
+        text = body.get("query") if isinstance(body, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            raise ServiceError("ArgumentInvalid", 'The body must be {"query": "SELECT ..."}')
+        try:
+            source, tree = query.parse_statement(text)
+        except query.QuerySyntaxError as err:
+            raise ServiceError("ArgumentInvalid", str(err)) from None
+        if source == "devices":
+            return _paged(request, hub.twins(tree), {"query": text}, "DeviceTwin")
+        return _paged(request, hub.device_job_rows(tree), {"query": text}, "DeviceJob")
+
+    # -- import/export jobs (v1) ------------------------------------------------
+    def create_bulk(request):
+        body = request.json()
+        try:
+            bulk.validate(body)
+        except bulk.InvalidBulkJob as err:
+            raise ServiceError("ArgumentInvalid", str(err)) from None
+        try:
+            return json_response(hub.create_bulk(body))
+        except Conflict as err:
+            raise ServiceError(
+                "JobRunPreconditionFailed",
+                "Only one import/export job may be active at a time; job '{}' is still active"
+                .format(err.args[0]), status=409) from None
+
+    def list_bulk(request):
+        return json_response(hub.bulk_jobs())
+
+    def get_bulk(request, job_id):
+        job = hub.bulk_job(job_id)
+        if job is None:
+            raise _job_not_found(job_id)
+        return json_response(job)
+
+    def cancel_bulk(request, job_id):
+        result = hub.cancel_bulk(job_id)
+        if result is None:
+            raise _job_not_found(job_id)
+        cancelled, job = result
+        return Response(204) if cancelled else json_response(job)
+
+    def conflicts(handler):
+        def wrapped(request, *args):
+            try:
+                return handler(request, *args)
+            except Conflict as err:
+                raise ServiceError("JobAlreadyExists", "A job with id '{}' already exists"
+                                   .format(err.args[0]), status=409) from None
+        return wrapped
 
     router.add("GET", r"/jobs/v2/query", query_jobs, guard=_guard)
     router.add("GET", r"/jobs/v2/([^/]+)", get_job, guard=_guard)
+    router.add("PUT", r"/jobs/v2/([^/]+)", conflicts(create_job), guard=_guard)
+    router.add("POST", r"/jobs/v2/([^/]+)/cancel", cancel_job, guard=_guard)
+    router.add("GET", r"/twins/([^/]+)", get_twin, guard=_guard)
+    router.add("POST", r"/devices/query", query_devices, guard=_guard)
+    router.add("POST", r"/jobs/create", create_bulk, guard=_guard)
+    router.add("GET", r"/jobs", list_bulk, guard=_guard)
+    router.add("GET", r"/jobs/([^/]+)", get_bulk, guard=_guard)
+    router.add("DELETE", r"/jobs/([^/]+)", cancel_bulk, guard=_guard)

@@ -1,5 +1,6 @@
-"""Everything an emulator remembers: its jobs, the request log, counters and
-the artificial delays set through the control API. Shared by request threads.
+"""Everything an emulator remembers: its planted jobs, the live hub (devices,
+created jobs, clock), the request log, counters and the artificial delays set
+through the control API. Shared by request threads.
 
 Control API requests (under /_emulator/) are not logged or counted, so tests
 see only what the client under test sent.
@@ -9,6 +10,7 @@ import collections
 import threading
 
 from . import sas
+from .hub import Hub
 from .jobs import JobStore
 from .seed import seeded_jobs
 
@@ -19,6 +21,7 @@ class EmulatorState:
     def __init__(self):
         self._seed = seeded_jobs()
         self.jobs = JobStore(self._seed)
+        self.hub = Hub()
         self._lock = threading.Lock()
         self._last_connection_id = 0  # never reset: ids stay unique for the process
         self._clear()
@@ -31,8 +34,10 @@ class EmulatorState:
         self._delays = {}
 
     def reset(self):
-        """Back to the seeded jobs, with no log, counters or delays."""
+        """Back to the seeded jobs and fleet, the clock at real time and speed 1,
+        with no created jobs, log, counters or delays."""
         self.jobs.replace_all(self._seed)
+        self.hub.reset()
         with self._lock:
             self._clear()
 
