@@ -67,6 +67,31 @@ function H.requests() return H.control("GET", "requests") end
 function H.clear_requests() return H.control("DELETE", "requests") end
 function H.stats() return H.control("GET", "stats") end
 
+-- The emulator's clock: { speed =, advance =, device_seconds = } (any of them).
+function H.clock(settings)
+  return H.control("POST", "clock", require("iothub.json").encode(settings or {}))
+end
+
+-- A device twin, read through the service route GET /twins/{id} with the
+-- client under test's C core.
+function H.twin(hub, device_id)
+  local core_client = hub.client
+  local twin, err = core_client:request("GET", "/twins/" .. core.percent_encode(device_id)
+    .. "?api-version=2020-05-31-preview")
+  assert(twin, tostring(err))
+  return twin
+end
+
+-- Polls get_job until pred(job) holds or `seconds` pass; returns the job.
+function H.until_job(hub, job_id, pred, seconds)
+  local deadline = core.monotonic() + (seconds or 10)
+  while true do
+    local job = assert(hub:get_job(job_id))
+    if pred(job) or core.monotonic() > deadline then return job end
+    core.sleep(0.05)
+  end
+end
+
 -- Every job the emulator holds, read with the client under test in pages of 100.
 function H.all_jobs(hub, opts)
   local list = {}
