@@ -178,7 +178,7 @@ function Service:get_jobs(ids, opts)
     local batch = {}
     for k, i in ipairs(pending) do batch[k] = requests[i] end
     local values, failures = self.client:request_many(batch, concurrency)
-    local again, wait = {}, 0
+    local again, pause = {}, 0
     for k, i in ipairs(pending) do
       local id, err = order[i], failures[k]
       results[id], errors[id] = values[k], err
@@ -186,12 +186,12 @@ function Service:get_jobs(ids, opts)
         err.attempts = attempt
         if err.retryable and policy and attempt < policy.attempts then
           again[#again + 1] = i
-          wait = math.max(wait, retry.delay(policy, attempt, err, env.random))
+          pause = math.max(pause, retry.delay(policy, attempt, err, env.random))
         end
       end
     end
     pending = again
-    if #pending > 0 then (env.sleep or core.sleep)(wait) end
+    if #pending > 0 then (env.sleep or core.sleep)(pause) end
   end
   return results, errors
 end
