@@ -68,6 +68,7 @@ describe("error bodies", function()
   it("reads AAD token errors", function()
     local err = from(401, {}, '{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret.\\r\\nTrace ID: 1","error_codes":[7000215]}')
     assert.are.equal("invalid_client", err.code)
+    assert.are.equal(7000215, err.error_code)
     assert.are.equal("AADSTS7000215: Invalid client secret.", err.message)
   end)
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 typedef struct iothub_client {
@@ -89,13 +90,17 @@ static char *dup_trimmed_url(const char *s) {
   return p;
 }
 
+/* core.client(connection_string | nil, opts): with a connection string the
+ * client signs every request with a cached SAS; without one it adds no
+ * Authorization (bearer tokens and token endpoints pass their own) and
+ * needs opts.endpoint. */
 int iothub_client_new(lua_State *L) {
-  size_t len;
-  const char *conn = luaL_checklstring(L, 1, &len);
+  size_t len = 0;
+  const char *conn = lua_isnoneornil(L, 1) ? NULL : luaL_checklstring(L, 1, &len);
   const char *err, *endpoint, *msg = NULL;
   iothub_http_opts ho;
   iothub_client *c;
-  int opts;
+  int opts, allow_http;
   lua_settop(L, 2);
   if (lua_isnil(L, 2)) { lua_newtable(L); lua_replace(L, 2); }
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -116,8 +121,19 @@ int iothub_client_new(lua_State *L) {
   ho.user_agent = opt_string(L, opts, "user_agent", "lua-iothub");
   ho.max_response_size = (size_t)opt_number(L, opts, "max_response_size", 16 * 1024 * 1024, 1024);
   c->sas_ttl = (long long)opt_number(L, opts, "sas_ttl", 3600, 1);
+  lua_getfield(L, opts, "allow_http");
+  allow_http = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (conn == NULL && endpoint == NULL) luaL_error(L, "iothub: a client without a connection string needs an endpoint");
+  if (endpoint && strncmp(endpoint, "https://", 8) != 0 &&
+      !(allow_http && strncmp(endpoint, "http://", 7) == 0)) {
+    lua_pushnil(L);
+    iothub_error_push(L, "config", allow_http ? "endpoint must be an http:// or https:// URL"
+                                              : "endpoint must be an https:// URL (http:// only with allow_http)");
+    return 2;
+  }
   c->closed = 0;
-  err = iothub_connstr_parse(&c->cs, conn, len);
+  err = conn ? iothub_connstr_parse(&c->cs, conn, len) : NULL;
   if (err != NULL) {
     client_release(c);
     lua_pushnil(L);
@@ -145,6 +161,7 @@ static int ensure_auth(iothub_client *c) {
   long long now = (long long)time(NULL);
   long long margin = c->sas_ttl / 5 < 300 ? c->sas_ttl / 5 : 300;
   iothub_buffer token = {0};
+  if (c->cs.key == NULL && c->cs.signature == NULL) return 0;   /* no SAS: caller's auth */
   if (c->auth.len && (c->cs.signature || now + margin < c->sas_expiry)) return 0;
   iothub_buffer_reset(&c->auth);
   if (c->cs.signature) {
@@ -225,6 +242,20 @@ static int add_header(request_args *r, const char *line) {
   return 0;
 }
 
+/* Whether the extra headers table (stack index, 0 for none) names header
+ * `lower` in any letter case. */
+static int has_header(lua_State *L, int headers, const char *lower) {
+  int found = 0;
+  if (headers == 0) return 0;
+  lua_pushnil(L);
+  while (!found && lua_next(L, headers)) {
+    found = strcasecmp(lua_tostring(L, -2), lower) == 0;
+    lua_pop(L, 1);
+  }
+  if (found) lua_pop(L, 1);                 /* the key lua_next left */
+  return found;
+}
+
 /* Builds the header list: auth, Accept, request id, content type, extras.
  * Does not call anything that raises; -1 when memory runs out. */
 static int build_headers(lua_State *L, iothub_client *c, request_args *r) {
@@ -234,9 +265,10 @@ static int build_headers(lua_State *L, iothub_client *c, request_args *r) {
   if (ensure_auth(c) != 0) return -1;
   iothub_uuid(r->request_id);
   snprintf(line, sizeof line, "x-ms-client-request-id: %s", r->request_id);
-  if (add_header(r, c->auth.data) || add_header(r, "Accept: application/json") ||
+  if ((c->auth.len && add_header(r, c->auth.data)) || add_header(r, "Accept: application/json") ||
       add_header(r, line) || add_header(r, "Expect:") ||
-      (r->body && add_header(r, "Content-Type: application/json; charset=utf-8")))
+      (r->body && !has_header(L, r->headers, "content-type") &&
+       add_header(r, "Content-Type: application/json; charset=utf-8")))
     rc = -1;
   if (rc == 0 && r->headers) {
     lua_pushnil(L);
@@ -546,7 +578,7 @@ static int client_is_closed(lua_State *L) {
 static int client_tostring(lua_State *L) {
   iothub_client *c = luaL_checkudata(L, 1, IOTHUB_CLIENT_MT);
   if (c->closed) lua_pushliteral(L, "iothub.client (closed)");
-  else lua_pushfstring(L, "iothub.client (%s)", c->cs.host_name);
+  else lua_pushfstring(L, "iothub.client (%s)", c->cs.host_name ? c->cs.host_name : c->endpoint);
   return 1;
 }
 

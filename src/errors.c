@@ -175,6 +175,13 @@ static void parse_table(lua_State *L, int err, int t, int depth) {
     const char *nl = memchr(s, '\r', n);
     iothub_error_set_str(L, err, "message", s, nl ? (size_t)(nl - s) : n);
   }
+  lua_getfield(L, t, "error_codes");                  /* AAD: [7000215] */
+  if (lua_istable(L, -1)) {
+    lua_rawgeti(L, -1, 1);
+    if (lua_type(L, -1) == LUA_TNUMBER) set_error_code(L, err, (long long)lua_tonumber(L, -1));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
   lua_getfield(L, t, "error");
   if (lua_type(L, -1) == LUA_TSTRING) {
     s = lua_tolstring(L, -1, &n);

@@ -2,15 +2,24 @@
 -- See API.md in the project docs for the contract; README.md for a tour.
 local core = require("iothub.core")
 local json = require("iothub.json")
+local credential = require("iothub.credential")
+local management = require("iothub.management")
 local service = require("iothub.service")
 local status = require("iothub.status")
 local time = require("iothub.time")
 
 local M = {
-  _VERSION = service.VERSION,
+  _VERSION = require("iothub.transport").VERSION,
   null = core.null,
   array = json.array,
   service = service.new,
+  management = management.new,
+  credential = {
+    client_secret = credential.client_secret,
+    managed_identity = credential.managed_identity,
+    environment = credential.environment,
+    static = credential.static,
+  },
   progress = status.progress,
   is_terminal = status.is_terminal,
   is_active = status.is_active,

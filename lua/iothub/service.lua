@@ -6,6 +6,7 @@ local core = require("iothub.core")
 local args = require("iothub.args")
 local paging = require("iothub.paging")
 local retry = require("iothub.retry")
+local transport = require("iothub.transport")
 local json = require("iothub.json")
 local schedule = require("iothub.schedule")
 local wait = require("iothub.wait")
@@ -16,16 +17,10 @@ local mt = { __index = Service, __name = "iothub.service" }
 local type, tostring, setmetatable, ipairs = type, tostring, setmetatable, ipairs
 local encode = core.percent_encode
 
-local VERSION = "0.1.0"
 local DEFAULT_API_VERSION = "2020-05-31-preview"
 
-local option_types = {
-  endpoint = "string", api_version = "string", timeout = "number",
-  connect_timeout = "number", retry = "table|boolean", sas_ttl = "number",
-  ca_file = "string", verify = "boolean", user_agent = "string",
-  max_response_size = "number",
-}
-local option_min = { timeout = 0.001, connect_timeout = 0.001, sas_ttl = 1, max_response_size = 1024 }
+local option_types = transport.extend(transport.option_types, { api_version = "string", sas_ttl = "number" })
+local option_min = transport.extend(transport.option_min, { sas_ttl = 1 })
 
 local job_types = { scheduleDeviceMethod = true, scheduleUpdateTwin = true, export = true, import = true,
   backup = true, factoryResetDevice = true, failoverDataCopy = true, firmwareUpdate = true,
@@ -34,7 +29,7 @@ local job_types = { scheduleDeviceMethod = true, scheduleUpdateTwin = true, expo
 local job_statuses = { unknown = true, enqueued = true, running = true, completed = true,
   failed = true, cancelled = true, scheduled = true, queued = true }
 
-local M = { VERSION = VERSION, DEFAULT_API_VERSION = DEFAULT_API_VERSION }
+local M = { DEFAULT_API_VERSION = DEFAULT_API_VERSION }
 
 -- iothub.service(connection_string [, opts]) -> hub | nil, err
 function M.new(connection_string, opts)
@@ -45,12 +40,7 @@ function M.new(connection_string, opts)
   if opts.retry == true then args.fail("service", "option 'retry' must be a table or false") end
   local policy = retry.policy("service", opts.retry)
   if opts.api_version == "" then args.fail("service", "option 'api_version' must not be empty") end
-  local client, err = core.client(connection_string, {
-    endpoint = opts.endpoint, ca_file = opts.ca_file, verify = opts.verify,
-    timeout = opts.timeout, connect_timeout = opts.connect_timeout,
-    user_agent = opts.user_agent or ("lua-iothub/" .. VERSION),
-    sas_ttl = opts.sas_ttl, max_response_size = opts.max_response_size,
-  })
+  local client, err = transport.client(connection_string, opts)
   if not client then return nil, err end
   return setmetatable({
     client = client,

@@ -1,0 +1,207 @@
+-- iothub.credential: Azure AD (Entra ID) token sources for the management
+-- API: client secret (OAuth2 client credentials), managed identity (IMDS and
+-- App Service), environment variables, and static tokens. Tokens are cached
+-- per scope and refreshed a few minutes before they expire; the C core makes
+-- the token requests. Secrets live in closures, never in a field, an error,
+-- a log line or tostring.
+local core = require("iothub.core")
+local args = require("iothub.args")
+local retry = require("iothub.retry")
+local transport = require("iothub.transport")
+
+local M = {}
+
+local type, tostring, tonumber, setmetatable = type, tostring, tonumber, setmetatable
+local encode = core.percent_encode
+
+local DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
+local IMDS_ENDPOINT = "http://169.254.169.254/metadata/identity/oauth2/token"
+-- Refresh this long before expiry (the SDKs use 2 to 10 minutes), or at half
+-- the lifetime for tokens that live less than twice that.
+local REFRESH_MARGIN = 300
+
+local Credential = {}
+local mt = { __index = Credential, __name = "iothub.credential" }
+mt.__tostring = function(self) return "iothub.credential." .. self.kind .. " (" .. self.label .. ")" end
+
+-- fetch(scope) -> token, expires_on | nil, err
+local function new(kind, label, fetch, client)
+  return setmetatable({ kind = kind, label = label, _fetch = fetch, _client = client, _cache = {} }, mt)
+end
+
+-- cred:get_token(scope [, force]) -> token, expires_on | nil, err
+-- force (used after a 401) skips the cache.
+function Credential:get_token(scope, force)
+  args.self("get_token", self, mt)
+  if type(scope) ~= "string" or scope == "" then
+    args.fail("get_token", "scope must be a non-empty string")
+  end
+  local now = core.now()
+  local cached = self._cache[scope]
+  if cached and not force then
+    local margin = cached.lifetime < 2 * REFRESH_MARGIN and cached.lifetime / 2 or REFRESH_MARGIN
+    if now < cached.expires_on - margin then return cached.token, cached.expires_on end
+  end
+  local token, expires_on = self._fetch(scope)
+  if not token then return nil, expires_on end
+  self._cache[scope] = { token = token, expires_on = expires_on, lifetime = expires_on - now }
+  return token, expires_on
+end
+
+function Credential:close()
+  if self._client then self._client:close() end
+end
+
+-- A token error: kind "auth", the AAD code and description, never a secret.
+local function auth_error(err)
+  if err.kind == "http" or err.kind == "auth" then err.kind = "auth" end
+  return err
+end
+
+-- Reads a token response: access_token and expires_in or expires_on (IMDS
+-- and App Service send both as strings).
+local function token_from(body)
+  if type(body) ~= "table" or type(body.access_token) ~= "string" or body.access_token == "" then
+    return nil, core.error("auth", "token response has no access_token")
+  end
+  local expires_on = tonumber(body.expires_on)
+  if not expires_on then
+    local expires_in = tonumber(body.expires_in)
+    if not expires_in then return nil, core.error("auth", "token response has no expiry") end
+    expires_on = core.now() + expires_in
+  end
+  return body.access_token, expires_on
+end
+
+-- The core client and retry policy for a credential's own token requests.
+local cred_options = transport.extend(transport.option_types, {})
+local function token_client(fname, opts, endpoint)
+  local policy = retry.policy(fname, opts.retry)
+  local client, err = transport.client(nil, opts, endpoint)
+  if not client then args.fail(fname, tostring(err)) end
+  return client, policy
+end
+
+local function request_token(client, policy, method, target, headers, body)
+  local resp, err = retry.run(policy, function() return client:request(method, target, headers, body) end)
+  if not resp then return nil, auth_error(err) end
+  return token_from(resp)
+end
+
+local function required_string(fname, opts, name)
+  local v = opts[name]
+  if type(v) ~= "string" or v == "" then args.fail(fname, ("'%s' must be a non-empty string"):format(name)) end
+  return v
+end
+
+-- iothub.credential.client_secret{ tenant_id=, client_id=, client_secret=, authority=, ... }
+function M.client_secret(opts)
+  local fname = "credential.client_secret"
+  if type(opts) ~= "table" then args.fail(fname, "expected a table of options") end
+  opts = args.options(fname, opts, transport.extend(cred_options,
+    { tenant_id = "string", client_id = "string", client_secret = "string", authority = "string" }),
+    transport.option_min)
+  local tenant = required_string(fname, opts, "tenant_id")
+  local client_id = required_string(fname, opts, "client_id")
+  local secret = required_string(fname, opts, "client_secret")
+  local authority = (opts.authority or opts.endpoint or DEFAULT_AUTHORITY):gsub("/+$", "")
+  local client, policy = token_client(fname, opts, authority)
+  local target = "/" .. encode(tenant) .. "/oauth2/v2.0/token"
+  local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
+  return new("client_secret", "tenant " .. tenant .. ", client " .. client_id, function(scope)
+    local body = "grant_type=client_credentials&client_id=" .. encode(client_id)
+      .. "&client_secret=" .. encode(secret) .. "&scope=" .. encode(scope)
+    return request_token(client, policy, "POST", target, headers, body)
+  end, client)
+end
+
+-- "https://management.azure.com/.default" -> "https://management.azure.com/"
+local function resource_of(scope)
+  return (scope:gsub("/%.default$", "/"))
+end
+
+-- Splits an absolute URL into base ("scheme://host[:port]") and path.
+local function split_url(fname, url)
+  local base, path = url:match("^(https?://[^/?#]+)(/[^#]*)$")
+  if not base then args.fail(fname, "endpoint must be an absolute http(s) URL with a path: " .. url) end
+  return base, path
+end
+
+-- iothub.credential.managed_identity{ client_id=, endpoint=, ... }: App
+-- Service / Functions when IDENTITY_ENDPOINT and IDENTITY_HEADER are set
+-- (or identity_header is given), else the VM metadata endpoint (IMDS).
+function M.managed_identity(opts)
+  local fname = "credential.managed_identity"
+  opts = args.options(fname, opts, transport.extend(cred_options,
+    { client_id = "string", identity_header = "string" }), transport.option_min)
+  local identity_header = opts.identity_header or os.getenv("IDENTITY_HEADER")
+  local app_service_endpoint = os.getenv("IDENTITY_ENDPOINT")
+  local app_service = opts.identity_header ~= nil or (opts.endpoint == nil and app_service_endpoint and identity_header)
+  local url = opts.endpoint or (app_service and app_service_endpoint) or IMDS_ENDPOINT
+  local base, path = split_url(fname, url)
+  -- IMDS is plain http on a link-local address by design.
+  local copts = transport.extend(opts, { allow_http = opts.allow_http or url == IMDS_ENDPOINT })
+  local client, policy = token_client(fname, copts, base)
+  local headers, api_version
+  if app_service then
+    if not identity_header then args.fail(fname, "App Service managed identity needs IDENTITY_HEADER") end
+    headers, api_version = { ["X-IDENTITY-HEADER"] = identity_header }, "2019-08-01"
+  else
+    headers, api_version = { Metadata = "true" }, "2018-02-01"
+  end
+  local sep = path:find("?", 1, true) and "&" or "?"
+  local label = (app_service and "App Service" or "IMDS") .. (opts.client_id and (", client " .. opts.client_id) or "")
+  return new("managed_identity", label, function(scope)
+    local target = path .. sep .. "api-version=" .. api_version .. "&resource=" .. encode(resource_of(scope))
+    if opts.client_id then target = target .. "&client_id=" .. encode(opts.client_id) end
+    return request_token(client, policy, "GET", target, headers)
+  end, client)
+end
+
+-- iothub.credential.environment([opts]) -> credential | nil, err: a client
+-- secret credential from AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET
+-- (and AZURE_AUTHORITY_HOST). opts: the transport options. getenv is for tests.
+function M.environment(opts, getenv)
+  getenv = getenv or os.getenv
+  local values = {}
+  for _, name in ipairs { "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET" } do
+    local v = getenv(name)
+    if v == nil or v == "" then
+      return nil, core.error("config", "environment variable " .. name .. " is not set")
+    end
+    values[name] = v
+  end
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  o.tenant_id, o.client_id, o.client_secret = values.AZURE_TENANT_ID, values.AZURE_CLIENT_ID, values.AZURE_CLIENT_SECRET
+  local authority = getenv("AZURE_AUTHORITY_HOST")
+  if authority and authority ~= "" then o.authority = authority end
+  local cred = M.client_secret(o)
+  cred.kind = "environment"
+  return cred
+end
+
+-- iothub.credential.static(token | function) : a fixed token (taken to last
+-- an hour), or a function returning token, expires_on (or nil, err).
+function M.static(source)
+  local fname = "credential.static"
+  if type(source) == "string" then
+    if source == "" then args.fail(fname, "token must not be empty") end
+    return new("static", "fixed token", function() return source, core.now() + 3600 end)
+  elseif type(source) == "function" then
+    return new("static", "token function", function(scope)
+      local token, expires_on = source(scope)
+      if type(token) ~= "string" or token == "" then
+        if core.is_error(expires_on) then return nil, expires_on end
+        return nil, core.error("auth", "the token function returned no token"
+          .. (expires_on ~= nil and (": " .. tostring(expires_on)) or ""))
+      end
+      return token, tonumber(expires_on) or core.now() + 3600
+    end)
+  end
+  args.fail(fname, "expected a token string or a function, got " .. type(source))
+end
+
+M.is_credential = function(x) return getmetatable(x) == mt end
+
+return M

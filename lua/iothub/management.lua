@@ -1,0 +1,156 @@
+-- iothub.management: the IoT Hub resource's jobs through Azure Resource
+-- Manager (management plane), with Azure AD bearer tokens from an
+-- iothub.credential. A 401 refreshes the token once and retries.
+local core = require("iothub.core")
+local args = require("iothub.args")
+local credential = require("iothub.credential")
+local paging = require("iothub.paging")
+local retry = require("iothub.retry")
+local transport = require("iothub.transport")
+local wait = require("iothub.wait")
+
+local Management = {}
+local mt = { __index = Management, __name = "iothub.management" }
+
+local type, setmetatable = type, setmetatable
+local encode = core.percent_encode
+
+local DEFAULT_ENDPOINT = "https://management.azure.com"
+local DEFAULT_API_VERSION = "2023-06-30"
+-- The token scope of each cloud's ARM endpoint.
+local cloud_scopes = {
+  ["https://management.azure.com"] = "https://management.azure.com/.default",
+  ["https://management.chinacloudapi.cn"] = "https://management.chinacloudapi.cn/.default",
+  ["https://management.usgovcloudapi.net"] = "https://management.usgovcloudapi.net/.default",
+}
+
+local option_types = transport.extend(transport.option_types, {
+  subscription_id = "string", resource_group = "string", hub_name = "string",
+  credential = "table", api_version = "string", scope = "string",
+})
+
+local M = {}
+
+-- iothub.management{ subscription_id=, resource_group=, hub_name=, credential=, ... }
+function M.new(opts)
+  local fname = "management"
+  if type(opts) ~= "table" then args.fail(fname, "expected a table of options") end
+  opts = args.options(fname, opts, option_types, transport.option_min)
+  local segments = {}
+  for _, name in ipairs { "subscription_id", "resource_group", "hub_name" } do
+    local v = opts[name]
+    if type(v) ~= "string" or v == "" then args.fail(fname, ("'%s' must be a non-empty string"):format(name)) end
+    segments[name] = encode(v)
+  end
+  if not credential.is_credential(opts.credential) then
+    args.fail(fname, "'credential' must be made by iothub.credential "
+      .. "(client_secret, managed_identity, environment, static)")
+  end
+  if opts.api_version == "" then args.fail(fname, "option 'api_version' must not be empty") end
+  local endpoint = (opts.endpoint or DEFAULT_ENDPOINT):gsub("/+$", "")
+  local policy = retry.policy(fname, opts.retry)
+  local client, err = transport.client(nil, opts, endpoint)
+  if not client then return nil, err end
+  return setmetatable({
+    client = client,
+    retry = policy,
+    credential = opts.credential,
+    scope = opts.scope or cloud_scopes[endpoint] or cloud_scopes[DEFAULT_ENDPOINT],
+    endpoint = endpoint,
+    api_version = opts.api_version or DEFAULT_API_VERSION,
+    base = "/subscriptions/" .. segments.subscription_id .. "/resourceGroups/" .. segments.resource_group
+      .. "/providers/Microsoft.Devices/IotHubs/" .. segments.hub_name,
+  }, mt)
+end
+
+-- One authorised request, retried under the policy; a 401 fetches a fresh
+-- token (the cached one may have been revoked or expired early) and tries
+-- once more.
+function Management:_call(target)
+  local function attempt(force)
+    local token, terr = self.credential:get_token(self.scope, force)
+    if not token then return nil, terr end
+    return self.client:request("GET", target, { Authorization = "Bearer " .. token })
+  end
+  local refreshed = false
+  return retry.run(self.retry, function()
+    local value, err = attempt(false)
+    if not value and err.status == 401 and not refreshed then
+      refreshed = true
+      value, err = attempt(true)
+    end
+    return value, err
+  end, self._env)
+end
+
+function Management:_target(path)
+  return self.base .. path .. "?api-version=" .. encode(self.api_version)
+end
+
+function Management:get_job(job_id)
+  args.self("get_job", self, mt)
+  args.id("get_job", job_id)
+  return self:_call(self:_target("/jobs/" .. encode(job_id)))
+end
+
+-- The target of a nextLink: only links to this client's own endpoint are
+-- followed (the bearer token must not go anywhere else), and the client's
+-- api-version is kept when the link lacks one.
+function Management:_next_target(next_link)
+  local prefix = self.endpoint .. "/"
+  if next_link:sub(1, #prefix) ~= prefix then
+    return nil, core.error("config", "nextLink does not point at the management endpoint " .. self.endpoint)
+  end
+  local target = next_link:sub(#prefix)
+  if not target:find("[?&]api%-version=") then
+    target = target .. (target:find("?", 1, true) and "&" or "?") .. "api-version=" .. encode(self.api_version)
+  end
+  return target
+end
+
+function Management:_page(next_link)
+  local target = self:_target("/jobs")
+  if next_link then
+    local err
+    target, err = self:_next_target(next_link)
+    if not target then return nil, err end
+  end
+  local body, berr = self:_call(target)
+  if not body then return nil, berr end
+  if type(body) ~= "table" or (body.value ~= nil and type(body.value) ~= "table") then
+    return nil, core.error("decode", "job list did not return { value = [...] }")
+  end
+  return body.value or {}, body.nextLink
+end
+
+-- arm:list_jobs{ next_link = } -> { items =, next_link = } | nil, err
+function Management:list_jobs(opts)
+  args.self("list_jobs", self, mt)
+  opts = args.options("list_jobs", opts, { next_link = "string" })
+  local items, next_link = self:_page(opts.next_link)
+  if not items then return nil, next_link end
+  return { items = items, next_link = next_link }
+end
+
+-- arm:jobs() -> iterator over every job, following nextLink; raises on failure.
+function Management:jobs()
+  args.self("jobs", self, mt)
+  return paging.items(paging.pages(function(next_link) return self:_page(next_link) end))
+end
+
+function Management:wait_job(job_id, opts)
+  args.self("wait_job", self, mt)
+  args.id("wait_job", job_id)
+  local env = self._env or {}
+  return wait.wait("wait_job", function() return self:get_job(job_id) end, opts, env.sleep, env.clock)
+end
+
+function Management:close()
+  args.self("close", self, mt)
+  self.client:close()
+end
+
+mt.__close = function(self) self.client:close() end
+mt.__tostring = function(self) return "iothub.management: " .. self.base end
+
+return M
