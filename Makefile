@@ -39,9 +39,14 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/with-emulator tools/run-demo
 
+# make bench: our client against a private nginx (wrk, curl, the Node SDK
+# alongside), then get_jobs against the emulator. BENCH_* variables given on
+# the command line or in the environment reach the scripts (make exports
+# command-line variables); see docs/performance.md, e.g.
+#   make bench BENCH_RUNS=5 BENCH_SECONDS=5 BENCH_EMULATOR=0
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@tools/with-emulator tools/run-bench
+	@tools/run-bench
 
 lint: deps
 	luacheck -q lua spec examples

@@ -13,7 +13,8 @@ local ids = {}
 for job in hub:jobs { page_size = 1000, limit = 200 } do ids[#ids + 1] = job.jobId end
 assert(#ids == 200, "the emulator should hold at least 200 jobs")
 
-print(("get_jobs, 200 ids, %s, %d rounds (ms: min / median / max)"):format(_VERSION, rounds))
+print(("get_jobs, 200 ids, %s, %d rounds (ms: min / median / max)"):format(
+  rawget(_G, "jit") and rawget(_G, "jit").version or _VERSION, rounds))
 for _, concurrency in ipairs { 1, 4, 16 } do
   hub:get_jobs(ids, { concurrency = concurrency })          -- warm the connections
   local times = {}
