@@ -23,7 +23,8 @@ typedef struct iothub_client {
   long long sas_ttl;
   long long sas_expiry;         /* of the cached token; 0 = none yet */
   iothub_buffer auth;           /* "Authorization: SharedAccessSignature ..." */
-  iothub_http http;
+  iothub_http http;             /* opened on the first blocking request */
+  iothub_http_opts http_opts;   /* its strings are owned copies */
   CURLM *multi;                 /* for request_many, made on first use */
   iothub_http **pool;           /* its handles, each with its own buffers */
   int pool_size, pool_cap;
@@ -46,6 +47,9 @@ static void client_release(iothub_client *c) {
   if (c->multi) curl_multi_cleanup(c->multi);
   c->multi = NULL;
   iothub_http_close(&c->http);
+  free((char *)c->http_opts.ca_file);
+  free((char *)c->http_opts.user_agent);
+  memset(&c->http_opts, 0, sizeof c->http_opts);
   iothub_connstr_free(&c->cs);
   iothub_buffer_free(&c->auth, 1);
   free(c->endpoint);
@@ -97,7 +101,7 @@ static char *dup_trimmed_url(const char *s) {
 int iothub_client_new(lua_State *L) {
   size_t len = 0;
   const char *conn = lua_isnoneornil(L, 1) ? NULL : luaL_checklstring(L, 1, &len);
-  const char *err, *endpoint, *msg = NULL;
+  const char *err, *endpoint;
   iothub_http_opts ho;
   iothub_client *c;
   int opts, allow_http;
@@ -145,14 +149,22 @@ int iothub_client_new(lua_State *L) {
     c->endpoint = malloc(strlen(c->cs.host_name) + 9);
     if (c->endpoint) sprintf(c->endpoint, "https://%s", c->cs.host_name);
   }
-  if (c->endpoint == NULL) { client_release(c); return luaL_error(L, "iothub: out of memory"); }
-  if (iothub_http_open(&c->http, &ho, &msg) != 0) {
+  /* libcurl is not touched until a blocking request needs it, so transports
+   * that only use prepare/decode (nginx cosockets) never call it. */
+  c->http_opts = ho;
+  c->http_opts.ca_file = ho.ca_file ? strdup(ho.ca_file) : NULL;
+  c->http_opts.user_agent = strdup(ho.user_agent);
+  if (c->endpoint == NULL || c->http_opts.user_agent == NULL || (ho.ca_file && c->http_opts.ca_file == NULL)) {
     client_release(c);
-    lua_pushnil(L);
-    iothub_error_push(L, "transport", msg);
-    return 2;
+    return luaL_error(L, "iothub: out of memory");
   }
   return 1;
+}
+
+/* Opens the libcurl handle on first use; 0 or -1 with a message. */
+static int ensure_http(iothub_client *c, const char **msg) {
+  if (c->http.curl) return 0;
+  return iothub_http_open(&c->http, &c->http_opts, msg);
 }
 
 /* The cached Authorization header line, re-signed only when the token is
@@ -330,8 +342,14 @@ static int client_request(lua_State *L) {
   iothub_buffer url = {0};
   long status = 0;
   CURLcode rc;
+  const char *msg = NULL;
   read_request(L, 2, 3, 4, 5, &r);
   lua_settop(L, 5);
+  if (ensure_http(c, &msg) != 0) {
+    lua_pushnil(L);
+    iothub_error_push(L, "transport", msg);
+    return 2;
+  }
   if (build_headers(L, c, &r) != 0 || build_url(c, &r, &url) != 0) {
     curl_slist_free_all(r.header_list);
     iothub_buffer_free(&url, 0);
@@ -353,6 +371,8 @@ static int client_request(lua_State *L) {
 
 /* The pool of handles for concurrent requests, grown to `size`. */
 static int ensure_pool(iothub_client *c, int size) {
+  const char *msg;
+  if (ensure_http(c, &msg) != 0) return -1;
   if (c->multi == NULL && (c->multi = curl_multi_init()) == NULL) return -1;
   if (size > c->pool_cap) {
     iothub_http **grown = realloc(c->pool, (size_t)size * sizeof *grown);

@@ -4,6 +4,7 @@
 -- cannot run a job twice (the caller decides which).
 local core = require("iothub.core")
 local args = require("iothub.args")
+local transport = require("iothub.transport")
 
 local M = {}
 
@@ -43,7 +44,7 @@ end
 -- with err.attempts set.
 function M.run(policy, call, env)
   policy = policy or M.ONCE
-  local sleep = env and env.sleep or core.sleep
+  local sleep = env and env.sleep or transport.sleep
   local clock = env and env.clock or core.monotonic
   local deadline = clock() + policy.deadline
   local attempt = 0

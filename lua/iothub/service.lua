@@ -181,7 +181,7 @@ function Service:get_jobs(ids, opts)
       end
     end
     pending = again
-    if #pending > 0 then (env.sleep or core.sleep)(pause) end
+    if #pending > 0 then (env.sleep or transport.sleep)(pause) end
   end
   return results, errors
 end

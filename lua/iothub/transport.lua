@@ -1,5 +1,8 @@
 -- iothub.transport: the options every client shares (service, management,
--- credentials) and the C core client made from them.
+-- credentials), the client made from them, and the sleep to use. Under
+-- OpenResty the core client is wrapped by iothub.ngx_client, which sends
+-- through cosockets in request phases (the core still signs and decodes);
+-- everywhere else the core's libcurl transport is used directly.
 local core = require("iothub.core")
 
 local M = {}
@@ -11,6 +14,7 @@ M.option_types = {
   endpoint = "string", timeout = "number", connect_timeout = "number",
   retry = "table|boolean", ca_file = "string", verify = "boolean",
   user_agent = "string", max_response_size = "number", allow_http = "boolean",
+  transport = "string",
 }
 M.option_min = { timeout = 0.001, connect_timeout = 0.001, max_response_size = 1024 }
 
@@ -22,16 +26,46 @@ function M.extend(base, more)
   return out
 end
 
--- The core client for checked opts; connection_string nil for clients that
--- pass their own Authorization. Returns client | nil, err.
+local transports = { auto = true, curl = true, cosocket = true }
+
+-- Whether this code runs inside OpenResty (nginx with the Lua module).
+function M.in_nginx()
+  return type(ngx) == "table" and type(ngx.socket) == "table" and type(ngx.get_phase) == "function"
+end
+
+-- The client for checked opts; connection_string nil for clients that pass
+-- their own Authorization. opts.transport: "auto" (cosockets under nginx,
+-- libcurl elsewhere), "curl" or "cosocket". Returns client | nil, err.
 function M.client(connection_string, opts, endpoint)
-  return core.client(connection_string, {
+  local mode = opts.transport or "auto"
+  if not transports[mode] then
+    error("iothub: option 'transport' must be \"auto\", \"curl\" or \"cosocket\"", 3)
+  end
+  local client, err = core.client(connection_string, {
     endpoint = endpoint or opts.endpoint, ca_file = opts.ca_file, verify = opts.verify,
     timeout = opts.timeout, connect_timeout = opts.connect_timeout,
     user_agent = opts.user_agent or ("lua-iothub/" .. M.VERSION),
     sas_ttl = opts.sas_ttl, max_response_size = opts.max_response_size,
     allow_http = opts.allow_http,
   })
+  if not client then return nil, err end
+  if mode == "cosocket" or (mode == "auto" and M.in_nginx()) then
+    return require("iothub.ngx_client").new(client, opts)
+  end
+  return client
+end
+
+-- Sleeps without blocking nginx where it can (ngx.sleep yields the request's
+-- coroutine); the core's sleep elsewhere.
+function M.sleep(seconds)
+  if M.in_nginx() then
+    local phase = ngx.get_phase()
+    if phase ~= "init" and phase ~= "init_worker" and phase ~= "set" and phase ~= "header_filter"
+      and phase ~= "body_filter" and phase ~= "log" then
+      return ngx.sleep(seconds)
+    end
+  end
+  return core.sleep(seconds)
 end
 
 return M

@@ -5,6 +5,7 @@
 local core = require("iothub.core")
 local args = require("iothub.args")
 local status = require("iothub.status")
+local transport = require("iothub.transport")
 
 local M = {}
 
@@ -30,7 +31,7 @@ end
 -- get(): job | nil, err. sleep(seconds) and clock() default to the core's.
 function M.wait(fname, get, opts, sleep, clock)
   opts = args.options(fname, opts, wait_options, wait_min)
-  sleep, clock = sleep or core.sleep, clock or core.monotonic
+  sleep, clock = sleep or transport.sleep, clock or core.monotonic
   local timeout, interval = opts.timeout or 600, opts.interval or 5
   local deadline = clock() + timeout
   local last_seen, last_print, last_err
