@@ -24,13 +24,25 @@ local Credential = {}
 local mt = { __index = Credential, __name = "iothub.credential" }
 mt.__tostring = function(self) return "iothub.credential." .. self.kind .. " (" .. self.label .. ")" end
 
--- fetch(scope) -> token, expires_on | nil, err
-local function new(kind, label, fetch, client)
-  return setmetatable({ kind = kind, label = label, _fetch = fetch, _client = client, _cache = {} }, mt)
+-- fetch(scope) -> token, expires_on | nil, err. cache (optional): an object
+-- with get(key) -> token, expires_on, lifetime and set(key, token,
+-- expires_on, lifetime), shared beyond this object (e.g. across nginx
+-- workers through iothub.ngx_cache); key is "<kind>|<label>|<scope>".
+local function new(kind, label, fetch, client, cache)
+  return setmetatable({ kind = kind, label = label, _fetch = fetch, _client = client,
+    _cache = {}, _shared = cache, _refreshing = {} }, mt)
+end
+
+local function fresh(token, expires_on, lifetime, now)
+  if not token then return false end
+  local margin = lifetime < 2 * REFRESH_MARGIN and lifetime / 2 or REFRESH_MARGIN
+  return now < expires_on - margin
 end
 
 -- cred:get_token(scope [, force]) -> token, expires_on | nil, err
--- force (used after a 401) skips the cache.
+-- force (used after a 401) skips the cache. One refresh at a time per scope:
+-- callers that arrive while one runs (other coroutines under nginx) wait
+-- for it and share its token.
 function Credential:get_token(scope, force)
   args.self("get_token", self, mt)
   if type(scope) ~= "string" or scope == "" then
@@ -38,13 +50,35 @@ function Credential:get_token(scope, force)
   end
   local now = core.now()
   local cached = self._cache[scope]
-  if cached and not force then
-    local margin = cached.lifetime < 2 * REFRESH_MARGIN and cached.lifetime / 2 or REFRESH_MARGIN
-    if now < cached.expires_on - margin then return cached.token, cached.expires_on end
+  if not force then
+    if cached and fresh(cached.token, cached.expires_on, cached.lifetime, now) then
+      return cached.token, cached.expires_on
+    end
+    if self._shared then
+      local token, expires_on, lifetime = self._shared:get(self.kind .. "|" .. self.label .. "|" .. scope)
+      if fresh(token, expires_on, lifetime or 0, now) then
+        self._cache[scope] = { token = token, expires_on = expires_on, lifetime = lifetime }
+        return token, expires_on
+      end
+    end
   end
-  local token, expires_on = self._fetch(scope)
+  local started = self._refreshing[scope]
+  -- Only nginx runs other coroutines meanwhile; elsewhere this is re-entry.
+  if started and transport.in_nginx() then
+    -- Another coroutine is fetching: wait for its result (bounded).
+    while self._refreshing[scope] == started and core.monotonic() - started < 60 do transport.sleep(0.01) end
+    cached = self._cache[scope]
+    if cached and cached.fetched_at and cached.fetched_at >= started then return cached.token, cached.expires_on end
+  end
+  local mark = core.monotonic()
+  self._refreshing[scope] = mark
+  local ok, token, expires_on = pcall(self._fetch, scope)
+  if self._refreshing[scope] == mark then self._refreshing[scope] = nil end
+  if not ok then error(token, 0) end
   if not token then return nil, expires_on end
-  self._cache[scope] = { token = token, expires_on = expires_on, lifetime = expires_on - now }
+  local lifetime = expires_on - now
+  self._cache[scope] = { token = token, expires_on = expires_on, lifetime = lifetime, fetched_at = mark }
+  if self._shared then self._shared:set(self.kind .. "|" .. self.label .. "|" .. scope, token, expires_on, lifetime) end
   return token, expires_on
 end
 
@@ -74,7 +108,7 @@ local function token_from(body)
 end
 
 -- The core client and retry policy for a credential's own token requests.
-local cred_options = transport.extend(transport.option_types, {})
+local cred_options = transport.extend(transport.option_types, { cache = "table" })
 local function token_client(fname, opts, endpoint)
   local policy = retry.policy(fname, opts.retry)
   local client, err = transport.client(nil, opts, endpoint)
@@ -112,7 +146,7 @@ function M.client_secret(opts)
     local body = "grant_type=client_credentials&client_id=" .. encode(client_id)
       .. "&client_secret=" .. encode(secret) .. "&scope=" .. encode(scope)
     return request_token(client, policy, "POST", target, headers, body)
-  end, client)
+  end, client, opts.cache)
 end
 
 -- "https://management.azure.com/.default" -> "https://management.azure.com/"
@@ -155,7 +189,7 @@ function M.managed_identity(opts)
     local target = path .. sep .. "api-version=" .. api_version .. "&resource=" .. encode(resource_of(scope))
     if opts.client_id then target = target .. "&client_id=" .. encode(opts.client_id) end
     return request_token(client, policy, "GET", target, headers)
-  end, client)
+  end, client, opts.cache)
 end
 
 -- iothub.credential.environment([opts]) -> credential | nil, err: a client
