@@ -35,7 +35,7 @@ def _stop(signum, frame):
 
 def _parse_args(argv):
     parser = argparse.ArgumentParser(prog="iothub_emulator",
-                                     description="Local Azure IoT Hub service API emulator.")
+                                     description="Local Azure IoT Hub service API, ARM and Azure AD emulator.")
     parser.add_argument("--host", default="127.0.0.1", choices=sorted(HOSTS),
                         help="loopback address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="TCP port, 0 for any free one")
@@ -74,6 +74,7 @@ def main(argv=None):
         "host_name": identity.HOST_NAME,
         "connection_string": identity.connection_string("iothubowner"),
         "connection_strings": identity.connection_strings(),
+        **identity.management(),
         "pid": os.getpid(),
     }
     signal.signal(signal.SIGTERM, _stop)
