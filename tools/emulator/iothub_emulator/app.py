@@ -2,7 +2,7 @@
 
 import time
 
-from . import control, service
+from . import aad, arm, control, service
 from .routing import Router
 
 
@@ -11,6 +11,8 @@ def build_app(state):
     router = Router()
     control.register(router, state)
     service.register(router, state)
+    aad.register(router, state)
+    arm.register(router, state)
 
     def handle(request):
         if not control.is_control(request.path):

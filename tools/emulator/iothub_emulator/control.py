@@ -2,10 +2,12 @@
 
 Tests use it to reset the emulator, plant or remove jobs, add, change or
 remove devices, drive the emulated clock, read back the requests a client
-sent, and slow routes down. Every answer has a JSON body,
-so any client can drive it.
+sent, slow routes down, and set, count or revoke the management plane's
+tokens. Every answer has a JSON body, so any client can drive it.
 """
 
+from .aad import MAX_TOKEN_LIFETIME
+from .arm import MAX_PAGE_SIZE as MAX_ARM_PAGE_SIZE
 from .errors import ServiceError
 from .routing import json_response
 
@@ -114,6 +116,29 @@ def register(router, state):
             raise ServiceError("DeviceNotFound", "Device {} not registered".format(device_id))
         return json_response({"deleted": device_id})
 
+    def describe_aad():
+        return {**state.tokens.counts(), "arm_page_size": state.arm_page_size}
+
+    def aad(request):
+        if request.method == "POST":
+            body = request.json()
+            if not isinstance(body, dict):
+                raise _bad('Expected {"token_lifetime": seconds, "arm_page_size": n}')
+            for key, high in (("token_lifetime", MAX_TOKEN_LIFETIME),
+                              ("arm_page_size", MAX_ARM_PAGE_SIZE)):
+                value = body.get(key)
+                low = 0 if key == "token_lifetime" else 1
+                if value is not None and (type(value) is not int or not low <= value <= high):
+                    raise _bad("{} must be an integer in {}..{}".format(key, low, high))
+            if body.get("token_lifetime") is not None:
+                state.tokens.set_lifetime(body["token_lifetime"])
+            if body.get("arm_page_size") is not None:
+                state.arm_page_size = body["arm_page_size"]
+        return json_response(describe_aad())
+
+    def revoke(request):
+        return json_response({"revoked": state.tokens.revoke(), **describe_aad()})
+
     router.add("POST", r"/_emulator/reset", reset)
     router.add("GET", r"/_emulator/clock", clock)
     router.add("POST", r"/_emulator/clock", clock)
@@ -126,3 +151,6 @@ def register(router, state):
     router.add("DELETE", r"/_emulator/requests", clear_requests)
     router.add("GET", r"/_emulator/stats", stats)
     router.add("POST", r"/_emulator/delay", delay)
+    router.add("GET", r"/_emulator/aad", aad)
+    router.add("POST", r"/_emulator/aad", aad)
+    router.add("POST", r"/_emulator/aad/revoke", revoke)

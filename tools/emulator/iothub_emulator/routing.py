@@ -60,6 +60,15 @@ def error_response(err):
     return response
 
 
+class HttpError(Exception):
+    """Raised by handlers that answer an error in their own format (ARM, Azure
+    AD, managed identity) rather than an IoT Hub error shape."""
+
+    def __init__(self, response):
+        super().__init__(response.status)
+        self.response = response
+
+
 def _decode_segment(raw):
     try:
         return unquote(raw, errors="strict")
@@ -90,6 +99,8 @@ class Router:
                     return handler(request, *args)
                 except ServiceError as err:
                     return error_response(err)
+                except HttpError as err:
+                    return err.response
         return error_response(ServiceError(
             "RouteNotFound",
             "No route for {} {}".format(request.method, request.path), shape=4))

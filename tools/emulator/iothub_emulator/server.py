@@ -80,7 +80,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
-        self.send_header("x-ms-request-id", str(uuid.uuid4()))
+        if not any(name.lower() == "x-ms-request-id" for name in response.headers):
+            self.send_header("x-ms-request-id", str(uuid.uuid4()))
         if response.status != 204:
             self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()

@@ -1,6 +1,7 @@
 """Everything an emulator remembers: its planted jobs, the live hub (devices,
-created jobs, clock), the request log, counters and the artificial delays set
-through the control API. Shared by request threads.
+created jobs, clock), the bearer tokens issued by the Azure AD and managed
+identity endpoints, the ARM page size, the request log, counters and the
+artificial delays set through the control API. Shared by request threads.
 
 Control API requests (under /_emulator/) are not logged or counted, so tests
 see only what the client under test sent.
@@ -8,13 +9,36 @@ see only what the client under test sent.
 
 import collections
 import threading
+from urllib.parse import unquote_plus
 
 from . import sas
+from .aad import TokenStore
+from .arm import DEFAULT_PAGE_SIZE
 from .hub import Hub
 from .jobs import JobStore
 from .seed import seeded_jobs
 
 LOG_SIZE = 1000
+REDACTED = "***"
+SECRET_FIELDS = ("client_secret", "client_assertion")
+
+
+def _auth_summary(header):
+    """The Authorization header without its secret part."""
+    scheme, _, rest = header.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return {"scheme": scheme, "length": len(rest.strip())}
+    return sas.summary(header)
+
+
+def _redact_form(text):
+    """A form body with the values of secret fields replaced by ***."""
+    pairs = text.split("&")
+    for i, pair in enumerate(pairs):
+        name, sep, _ = pair.partition("=")
+        if sep and unquote_plus(name).strip() in SECRET_FIELDS:
+            pairs[i] = name + "=" + REDACTED
+    return "&".join(pairs)
 
 
 class EmulatorState:
@@ -22,6 +46,8 @@ class EmulatorState:
         self._seed = seeded_jobs()
         self.jobs = JobStore(self._seed)
         self.hub = Hub()
+        self.tokens = TokenStore(self.hub.clock)
+        self.arm_page_size = DEFAULT_PAGE_SIZE
         self._lock = threading.Lock()
         self._last_connection_id = 0  # never reset: ids stay unique for the process
         self._clear()
@@ -38,6 +64,8 @@ class EmulatorState:
         with no created jobs, log, counters or delays."""
         self.jobs.replace_all(self._seed)
         self.hub.reset()
+        self.tokens.reset()
+        self.arm_page_size = DEFAULT_PAGE_SIZE
         with self._lock:
             self._clear()
 
@@ -49,16 +77,18 @@ class EmulatorState:
             return self._last_connection_id
 
     def record(self, request):
-        auth = request.headers.get("authorization")
         headers = dict(request.headers)
-        if auth is not None:
-            headers["authorization"] = sas.summary(auth)
+        if "authorization" in headers:
+            headers["authorization"] = _auth_summary(headers["authorization"])
+        if "x-identity-header" in headers:
+            headers["x-identity-header"] = REDACTED
         entry = {
             "method": request.method,
             "path": request.path,
             "query": request.query,
             "headers": headers,
-            "body": request.body.decode("utf-8", errors="replace") if request.body else None,
+            "body": _redact_form(request.body.decode("utf-8", errors="replace"))
+                    if request.body else None,
             "connection": request.connection,
         }
         with self._lock:
