@@ -7,6 +7,7 @@
 #include "errors.h"
 #include "http.h"
 #include "json.h"
+#include "request.h"
 #include "sas.h"
 #include "util.h"
 
@@ -194,163 +195,35 @@ static int ensure_auth(iothub_client *c) {
   return 0;
 }
 
-static int has_bad_chars(const char *s, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++)
-    if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0') return 1;
-  return 0;
-}
-
-/* One request: method, target ("/path?query", already encoded), an extra
- * headers table (stack index, 0 for none) and a body. */
-typedef struct request_args {
-  const char *method;
-  const char *target;
-  const char *body;
-  size_t body_len;
-  int headers;
-  char request_id[37];
-  struct curl_slist *header_list;
-} request_args;
-
-/* Reads a request from the given stack slots and checks it. Raises on
- * programmer errors: CR, LF or NUL where they would split the request,
- * header names with ':', non-string header names or values. Strings stay
- * owned by the Lua values in those slots. */
-static void read_request(lua_State *L, int method, int target, int headers, int body,
-                         request_args *r) {
-  size_t n;
-  const char *m;
-  memset(r, 0, sizeof *r);
-  m = r->method = luaL_checkstring(L, method);
-  for (; *m; m++)
-    if (*m < 'A' || *m > 'Z') luaL_error(L, "iothub: bad HTTP method '%s'", r->method);
-  r->target = luaL_checklstring(L, target, &n);
-  if (r->target[0] != '/' || has_bad_chars(r->target, n) || strchr(r->target, ' '))
-    luaL_error(L, "iothub: request target must start with '/' and hold no space, CR, LF or NUL");
-  if (!lua_isnoneornil(L, headers)) {
-    luaL_checktype(L, headers, LUA_TTABLE);
-    r->headers = headers;
-    lua_pushnil(L);
-    while (lua_next(L, headers)) {
-      size_t kn, vn;
-      const char *k, *v;
-      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-        luaL_error(L, "iothub: header names and values must be strings");
-      k = lua_tolstring(L, -2, &kn);
-      v = lua_tolstring(L, -1, &vn);
-      if (kn == 0 || has_bad_chars(k, kn) || has_bad_chars(v, vn) || memchr(k, ':', kn))
-        luaL_error(L, "iothub: header '%s' holds CR, LF, NUL or ':'", k);
-      lua_pop(L, 1);
-    }
-  }
-  if (!lua_isnoneornil(L, body)) r->body = luaL_checklstring(L, body, &r->body_len);
-}
-
-static int add_header(request_args *r, const char *line) {
-  struct curl_slist *next = curl_slist_append(r->header_list, line);
-  if (next == NULL) return -1;
-  r->header_list = next;
-  return 0;
-}
-
-/* Whether the extra headers table (stack index, 0 for none) names header
- * `lower` in any letter case. */
-static int has_header(lua_State *L, int headers, const char *lower) {
-  int found = 0;
-  if (headers == 0) return 0;
-  lua_pushnil(L);
-  while (!found && lua_next(L, headers)) {
-    found = strcasecmp(lua_tostring(L, -2), lower) == 0;
-    lua_pop(L, 1);
-  }
-  if (found) lua_pop(L, 1);                 /* the key lua_next left */
-  return found;
-}
-
-/* Builds the header list: auth, Accept, request id, content type, extras.
- * Does not call anything that raises; -1 when memory runs out. */
-static int build_headers(lua_State *L, iothub_client *c, request_args *r) {
-  char line[64];
-  int rc = 0;
-  iothub_buffer extra = {0};
+/* The request's headers (with this client's SAS, if it signs) and URL. */
+static int build_request(lua_State *L, iothub_client *c, iothub_request *r, iothub_buffer *url) {
   if (ensure_auth(c) != 0) return -1;
-  iothub_uuid(r->request_id);
-  snprintf(line, sizeof line, "x-ms-client-request-id: %s", r->request_id);
-  if ((c->auth.len && add_header(r, c->auth.data)) || add_header(r, "Accept: application/json") ||
-      add_header(r, line) || add_header(r, "Expect:") ||
-      (r->body && !has_header(L, r->headers, "content-type") &&
-       add_header(r, "Content-Type: application/json; charset=utf-8")))
-    rc = -1;
-  if (rc == 0 && r->headers) {
-    lua_pushnil(L);
-    while (lua_next(L, r->headers)) {
-      size_t kn, vn;
-      const char *k = lua_tolstring(L, -2, &kn), *v = lua_tolstring(L, -1, &vn);
-      iothub_buffer_reset(&extra);
-      if (rc == 0 && (iothub_buffer_append(&extra, k, kn) || iothub_buffer_append(&extra, ": ", 2) ||
-                      iothub_buffer_append(&extra, v, vn) || add_header(r, extra.data)))
-        rc = -1;
-      lua_pop(L, 1);
-    }
-  }
-  iothub_buffer_free(&extra, 0);
-  if (rc != 0) {
+  if (iothub_request_headers(L, r, c->auth.len ? c->auth.data : NULL) != 0) return -1;
+  if (url && iothub_request_url(c->endpoint, r, url) != 0) {
     curl_slist_free_all(r->header_list);
     r->header_list = NULL;
+    return -1;
   }
-  return rc;
+  return 0;
 }
 
-/* endpoint .. target, in a buffer the caller frees. */
-static int build_url(iothub_client *c, const request_args *r, iothub_buffer *url) {
-  return iothub_buffer_append_str(url, c->endpoint) || iothub_buffer_append_str(url, r->target);
-}
-
-/* Turns a response into `value, headers, status` or `nil, err`.
- * headers is the absolute index of the response header table. */
-static int finish(lua_State *L, long status, int headers, const char *body, size_t len,
-                  const char *request_id) {
-  if (status >= 200 && status < 300) {
-    if (len == 0) lua_pushboolean(L, 1);
-    else if (!iothub_json_decode(L, body, len, IOTHUB_JSON_SCHEMA)) {
-      const char *why = lua_tostring(L, -1);
-      iothub_error_push(L, "decode", NULL);
-      lua_pushfstring(L, "response is not valid JSON: %s", why ? why : "?");
-      lua_setfield(L, -2, "message");
-      lua_pushinteger(L, status);
-      lua_setfield(L, -2, "status");
-      lua_remove(L, -2);
-      goto failed;
-    }
-    lua_pushvalue(L, headers);
-    lua_pushinteger(L, status);
-    return 3;
-  }
-  iothub_error_from_response(L, status, headers, body, len);
-failed:
-  if (request_id) iothub_error_set_str(L, lua_gettop(L), "request_id", request_id, strlen(request_id));
-  lua_pushnil(L);
-  lua_insert(L, -2);
-  return 2;
-}
 
 /* client:request(method, target [, headers [, body]]) */
 static int client_request(lua_State *L) {
   iothub_client *c = check_open(L);
-  request_args r;
+  iothub_request r;
   iothub_buffer url = {0};
   long status = 0;
   CURLcode rc;
   const char *msg = NULL;
-  read_request(L, 2, 3, 4, 5, &r);
+  iothub_request_read(L, 2, 3, 4, 5, &r);
   lua_settop(L, 5);
   if (ensure_http(c, &msg) != 0) {
     lua_pushnil(L);
     iothub_error_push(L, "transport", msg);
     return 2;
   }
-  if (build_headers(L, c, &r) != 0 || build_url(c, &r, &url) != 0) {
+  if (build_request(L, c, &r, &url) != 0) {
     curl_slist_free_all(r.header_list);
     iothub_buffer_free(&url, 0);
     return luaL_error(L, "iothub: out of memory");
@@ -366,7 +239,7 @@ static int client_request(lua_State *L) {
     return 2;
   }
   iothub_http_push_headers(L, &c->http);
-  return finish(L, status, lua_gettop(L), c->http.body.data, c->http.body.len, r.request_id);
+  return iothub_response_push(L, status, lua_gettop(L), c->http.body.data, c->http.body.len, r.request_id);
 }
 
 /* The pool of handles for concurrent requests, grown to `size`. */
@@ -403,22 +276,6 @@ static void store_result(lua_State *L, int nret, int values, int errors, lua_Int
   }
 }
 
-/* Pushes the outcome of a finished transfer of slot h for request r. */
-static int slot_result(lua_State *L, iothub_http *h, CURLcode rc, const request_args *r) {
-  long status = iothub_http_finish(h);
-  int nret;
-  if (rc != CURLE_OK) {
-    lua_pushnil(L);
-    iothub_http_push_error(L, h, rc);
-    iothub_error_set_str(L, lua_gettop(L), "request_id", r->request_id, strlen(r->request_id));
-    return 2;
-  }
-  iothub_http_push_headers(L, h);
-  nret = finish(L, status, lua_gettop(L), h->body.data, h->body.len, r->request_id);
-  lua_remove(L, -(nret + 1));             /* the header table under the results */
-  return nret;
-}
-
 /* client:request_many(requests [, concurrency]) -> values, errors
  * requests is a list of { method, target [, headers [, body]] }; at most
  * `concurrency` run at once over a shared connection cache. values[i] holds
@@ -426,7 +283,7 @@ static int slot_result(lua_State *L, iothub_http *h, CURLcode rc, const request_
 static int client_request_many(lua_State *L) {
   iothub_client *c = check_open(L);
   int n, i, conc, next = 0, active = 0, done = 0, values, errors, failed = 0;
-  request_args *reqs;
+  iothub_request *reqs;
   int *slot_req;
   luaL_checktype(L, 2, LUA_TTABLE);
   conc = (int)luaL_optinteger(L, 3, 8);
@@ -444,7 +301,7 @@ static int client_request_many(lua_State *L) {
     lua_rawgeti(L, top + 1, 2);
     lua_rawgeti(L, top + 1, 3);
     lua_rawgeti(L, top + 1, 4);
-    read_request(L, top + 2, top + 3, top + 4, top + 5, &reqs[i]);
+    iothub_request_read(L, top + 2, top + 3, top + 4, top + 5, &reqs[i]);
     reqs[i].headers = 0;                      /* re-pushed when building */
     lua_settop(L, top);
   }
@@ -458,7 +315,7 @@ static int client_request_many(lua_State *L) {
     int running = 0, queued;
     CURLMsg *msg;
     for (i = 0; i < c->pool_size && i < conc && next < n; i++) {
-      request_args *r;
+      iothub_request *r;
       iothub_buffer url = {0};
       int top = lua_gettop(L);
       if (slot_req[i] >= 0) continue;
@@ -466,7 +323,7 @@ static int client_request_many(lua_State *L) {
       lua_rawgeti(L, 2, next + 1);
       lua_rawgeti(L, -1, 3);
       r->headers = lua_istable(L, -1) ? lua_gettop(L) : 0;
-      if (build_headers(L, c, r) != 0 || build_url(c, r, &url) != 0) {
+      if (build_request(L, c, r, &url) != 0) {
         iothub_buffer_free(&url, 0);
         failed = 1;
         break;
@@ -489,7 +346,7 @@ static int client_request_many(lua_State *L) {
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
       slot = (int)(intptr_t)priv;
       curl_multi_remove_handle(c->multi, msg->easy_handle);
-      nret = slot_result(L, c->pool[slot], msg->data.result, &reqs[slot_req[slot]]);
+      nret = iothub_transfer_push(L, c->pool[slot], msg->data.result, &reqs[slot_req[slot]]);
       store_result(L, nret, values, errors, slot_req[slot] + 1);
       curl_slist_free_all(reqs[slot_req[slot]].header_list);
       reqs[slot_req[slot]].header_list = NULL;
@@ -513,11 +370,11 @@ static int client_request_many(lua_State *L) {
  * without I/O. */
 static int client_prepare(lua_State *L) {
   iothub_client *c = check_open(L);
-  request_args r;
+  iothub_request r;
   struct curl_slist *h;
-  read_request(L, 2, 3, 4, 5, &r);
+  iothub_request_read(L, 2, 3, 4, 5, &r);
   lua_settop(L, 5);
-  if (build_headers(L, c, &r) != 0) return luaL_error(L, "iothub: out of memory");
+  if (build_request(L, c, &r, NULL) != 0) return luaL_error(L, "iothub: out of memory");
   lua_createtable(L, 0, 5);
   lua_pushstring(L, r.method);
   lua_setfield(L, -2, "method");
@@ -555,7 +412,7 @@ static int client_decode(lua_State *L) {
   luaL_checktype(L, 3, LUA_TTABLE);
   body = luaL_optlstring(L, 4, "", &len);
   request_id = luaL_optstring(L, 5, NULL);
-  return finish(L, status, 3, body, len, request_id);
+  return iothub_response_push(L, status, 3, body, len, request_id);
 }
 
 static unsigned long total_connections(const iothub_client *c) {

@@ -1,0 +1,53 @@
+/* request.h: one HTTP request of the core, as every transport builds it: read
+ * and checked from Lua values, its header list (auth, Accept, request id,
+ * content type, extras), its URL, and the Lua results of its response. None
+ * of this does I/O. */
+#ifndef IOTHUB_REQUEST_H
+#define IOTHUB_REQUEST_H
+
+#include <curl/curl.h>
+#include "buffer.h"
+#include "compat.h"
+#include "http.h"
+
+/* Internal to the module: only luaopen_iothub_core is exported. */
+#pragma GCC visibility push(hidden)
+
+/* One request: method, target ("/path?query", already encoded), an extra
+ * headers table (stack index, 0 for none) and a body. Strings are owned by
+ * the Lua values they were read from. */
+typedef struct iothub_request {
+  const char *method;
+  const char *target;
+  const char *body;
+  size_t body_len;
+  int headers;
+  char request_id[37];
+  struct curl_slist *header_list;
+} iothub_request;
+
+/* Reads a request from the given stack slots and checks it. Raises on
+ * programmer errors: CR, LF or NUL where they would split the request,
+ * header names with ':', non-string header names or values. */
+void iothub_request_read(lua_State *L, int method, int target, int headers, int body,
+                         iothub_request *r);
+
+/* Builds r->header_list with a fresh request id; auth_line ("Authorization:
+ * ...") may be NULL. Never raises; -1 when memory runs out. */
+int iothub_request_headers(lua_State *L, iothub_request *r, const char *auth_line);
+
+/* endpoint .. target into url (the caller frees it); 0 on success. */
+int iothub_request_url(const char *endpoint, const iothub_request *r, iothub_buffer *url);
+
+/* Pushes `value, headers, status` (2xx) or `nil, err` for a response and
+ * returns how many; headers is the absolute index of the header table. */
+int iothub_response_push(lua_State *L, long status, int headers, const char *body, size_t len,
+                         const char *request_id);
+
+/* The same for a finished libcurl transfer on h (transport errors included);
+ * leaves only the results on the stack. */
+int iothub_transfer_push(lua_State *L, iothub_http *h, CURLcode rc, const iothub_request *r);
+
+#pragma GCC visibility pop
+
+#endif
