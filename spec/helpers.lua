@@ -22,6 +22,35 @@ H.host = env("IOTHUB_EMULATOR_HOST")
 H.connection_string = env("IOTHUB_EMULATOR_CONNECTION_STRING")
 H.lua = os.getenv("IOTHUB_SPEC_LUA") or _VERSION
 
+-- The emulator's Azure AD and ARM identities (read when first used).
+H.aad = setmetatable({}, { __index = function(t, k)
+  local names = { tenant_id = "TENANT_ID", client_id = "CLIENT_ID", client_secret = "CLIENT_SECRET",
+    subscription_id = "SUBSCRIPTION_ID", resource_group = "RESOURCE_GROUP", hub_name = "HUB_NAME",
+    mi_client_id = "MI_CLIENT_ID", identity_header = "IDENTITY_HEADER" }
+  local v = env("IOTHUB_EMULATOR_" .. assert(names[k], k))
+  rawset(t, k, v)
+  return v
+end })
+
+-- A client-secret credential against the emulator's token endpoint.
+function H.client_secret(opts)
+  local o = { tenant_id = H.aad.tenant_id, client_id = H.aad.client_id, client_secret = H.aad.client_secret,
+    authority = H.url, ca_file = H.ca_file }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return iothub.credential.client_secret(o)
+end
+
+-- A management client for the emulator's hub resource.
+function H.arm(opts)
+  local o = { subscription_id = H.aad.subscription_id, resource_group = H.aad.resource_group,
+    hub_name = H.aad.hub_name, endpoint = H.url, ca_file = H.ca_file }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  if o.credential == nil then o.credential = H.client_secret() end
+  local arm, err = iothub.management(o)
+  assert(arm, tostring(err))
+  return arm
+end
+
 -- A connection string for the emulator's hub with another key or policy.
 function H.connection_string_with(fields)
   local parts = {
