@@ -69,7 +69,9 @@ def table(title, short, long_, calls, limit, below_interpreter):
     rows = sorted(best.values(), reverse=True)
     print("{} (instructions per call; one call = {:,.0f})".format(title, per_call / calls))
     for delta, name in rows[:limit]:
-        print("  {:>10,.0f}  {:5.1f}%  {}".format(delta, 100.0 * delta * calls / per_call, name))
+        share = 100.0 * delta * calls / per_call
+        flag = "  (over 100%: a recursive cycle, counted more than once)" if share > 100.5 else ""
+        print("  {:>10,.0f}  {:5.1f}%  {}{}".format(delta, share, name, flag))
     print()
 
 
