@@ -17,7 +17,7 @@
 #include <strings.h>
 #include <time.h>
 
-typedef struct iothub_client {
+struct iothub_client {
   int closed;
   iothub_connstr cs;
   char *endpoint;               /* base URL, no trailing slash */
@@ -31,7 +31,7 @@ typedef struct iothub_client {
   int pool_size, pool_cap;
   unsigned long signatures;
   unsigned long requests;
-} iothub_client;
+};
 
 /* One idempotent close behind close, __gc and __close. */
 static void client_release(iothub_client *c) {
@@ -57,10 +57,14 @@ static void client_release(iothub_client *c) {
   c->endpoint = NULL;
 }
 
-static iothub_client *check_open(lua_State *L) {
-  iothub_client *c = luaL_checkudata(L, 1, IOTHUB_CLIENT_MT);
+iothub_client *iothub_client_at(lua_State *L, int idx) {
+  iothub_client *c = luaL_checkudata(L, idx, IOTHUB_CLIENT_MT);
   if (c->closed) luaL_error(L, "iothub: the client is closed");
   return c;
+}
+
+static iothub_client *check_open(lua_State *L) {
+  return iothub_client_at(L, 1);
 }
 
 static const char *opt_string(lua_State *L, int opts, const char *name, const char *def) {
@@ -207,6 +211,19 @@ static int build_request(lua_State *L, iothub_client *c, iothub_request *r, ioth
   return 0;
 }
 
+
+int iothub_client_begin(lua_State *L, iothub_client *c, iothub_request *r,
+                        iothub_buffer *url, iothub_http *h, const char **msg) {
+  *msg = "out of memory";
+  if (ensure_http(c, msg) != 0) return -1;
+  if (build_request(L, c, r, url) != 0) return -1;
+  if (iothub_http_clone(h, &c->http) != 0) {
+    curl_slist_free_all(r->header_list);
+    r->header_list = NULL;
+    return -1;
+  }
+  return 0;
+}
 
 /* client:request(method, target [, headers [, body]]) */
 static int client_request(lua_State *L) {

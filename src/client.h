@@ -3,7 +3,10 @@
 #ifndef IOTHUB_CLIENT_H
 #define IOTHUB_CLIENT_H
 
+#include "buffer.h"
 #include "compat.h"
+#include "http.h"
+#include "request.h"
 
 /* Internal to the module: only luaopen_iothub_core is exported. */
 #pragma GCC visibility push(hidden)
@@ -15,6 +18,17 @@ void iothub_client_init(lua_State *L);
 
 /* core.client(connection_string, opts) -> client | nil, err */
 int iothub_client_new(lua_State *L);
+
+typedef struct iothub_client iothub_client;
+
+/* The open client at idx; raises when it is not a client or is closed. */
+iothub_client *iothub_client_at(lua_State *L, int idx);
+
+/* For transfers run elsewhere (loop.c): builds r's headers and URL with the
+ * client's auth and endpoint, and a new handle with the client's options
+ * into h. 0, or -1 with a static message in *msg. */
+int iothub_client_begin(lua_State *L, iothub_client *c, iothub_request *r,
+                        iothub_buffer *url, iothub_http *h, const char **msg);
 
 #pragma GCC visibility pop
 

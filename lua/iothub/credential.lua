@@ -72,9 +72,11 @@ function Credential:get_token(scope, force)
   end
   local mark = core.monotonic()
   self._refreshing[scope] = mark
-  local ok, token, expires_on = pcall(self._fetch, scope)
+  -- No pcall here: a fetch may yield (cosockets, iothub tasks), and Lua 5.1
+  -- cannot yield across pcall. A fetch that raises leaves the mark, which
+  -- waiters give up on after 60 s.
+  local token, expires_on = self._fetch(scope)
   if self._refreshing[scope] == mark then self._refreshing[scope] = nil end
-  if not ok then error(token, 0) end
   if not token then return nil, expires_on end
   local lifetime = expires_on - now
   self._cache[scope] = { token = token, expires_on = expires_on, lifetime = lifetime, fetched_at = mark }
@@ -117,7 +119,9 @@ local function token_client(fname, opts, endpoint)
 end
 
 local function request_token(client, policy, method, target, headers, body)
-  local resp, err = retry.run(policy, function() return client:request(method, target, headers, body) end)
+  local resp, err = retry.run(policy, function()
+    return transport.request(client, method, target, headers, body)
+  end)
   if not resp then return nil, auth_error(err) end
   return token_from(resp)
 end

@@ -1,5 +1,6 @@
 -- iothub: the public entry of lua-iothub, an Azure IoT Hub jobs client.
 -- See API.md in the project docs for the contract; README.md for a tour.
+local async = require("iothub.async")
 local core = require("iothub.core")
 local json = require("iothub.json")
 local credential = require("iothub.credential")
@@ -31,6 +32,9 @@ local M = {
   time = time.parse,
   is_error = core.is_error,
   sleep = core.sleep,
+  spawn = async.spawn,
+  poll = async.poll,
+  pending = async.pending,
 }
 
 return M

@@ -70,7 +70,7 @@ function Management:_call(target)
   local function attempt(force)
     local token, terr = self.credential:get_token(self.scope, force)
     if not token then return nil, terr end
-    return self.client:request("GET", target, { Authorization = "Bearer " .. token })
+    return transport.request(self.client, "GET", target, { Authorization = "Bearer " .. token })
   end
   local refreshed = false
   return retry.run(self.retry, function()

@@ -67,7 +67,7 @@ end
 function Service:_call(safe, method, target, headers, body)
   local client = self.client
   return retry.run(safe and self.retry or nil, function()
-    return client:request(method, target, headers, body)
+    return transport.request(client, method, target, headers, body)
   end, self._env)
 end
 
@@ -167,7 +167,7 @@ function Service:get_jobs(ids, opts)
     attempt = attempt + 1
     local batch = {}
     for k, i in ipairs(pending) do batch[k] = requests[i] end
-    local values, failures = self.client:request_many(batch, concurrency)
+    local values, failures = transport.request_many(self.client, batch, concurrency)
     local again, pause = {}, 0
     for k, i in ipairs(pending) do
       local id, err = order[i], failures[k]
@@ -195,7 +195,7 @@ function Service:_put_job(id, body)
   local attempts = 0
   local job, err = retry.run(self.retry, function()
     attempts = attempts + 1
-    return self.client:request("PUT", target, nil, body)
+    return transport.request(self.client, "PUT", target, nil, body)
   end, self._env)
   if not job and attempts > 1 and err.status == 409 then
     return self:get_job(id)

@@ -3,6 +3,7 @@
 -- OpenResty the core client is wrapped by iothub.ngx_client, which sends
 -- through cosockets in request phases (the core still signs and decodes);
 -- everywhere else the core's libcurl transport is used directly.
+local async = require("iothub.async")
 local core = require("iothub.core")
 
 local M = {}
@@ -55,9 +56,24 @@ function M.client(connection_string, opts, endpoint)
   return client
 end
 
--- Sleeps without blocking nginx where it can (ngx.sleep yields the request's
--- coroutine); the core's sleep elsewhere.
+-- One request on client, as client:request: inside an iothub task it goes
+-- through the non-blocking loop (iothub.async); elsewhere it is direct.
+function M.request(client, method, target, headers, body)
+  if async.current() then return async.request(client, method, target, headers, body) end
+  return client:request(method, target, headers, body)
+end
+
+-- client:request_many, the same way.
+function M.request_many(client, requests, concurrency)
+  if async.current() then return async.request_many(client, requests, concurrency) end
+  return client:request_many(requests, concurrency)
+end
+
+-- Sleeps without blocking the host where it can: a timer inside an iothub
+-- task, ngx.sleep inside nginx (it yields the request's coroutine), the
+-- core's sleep elsewhere.
 function M.sleep(seconds)
+  if async.current() then return async.sleep(seconds) end
   if M.in_nginx() then
     local phase = ngx.get_phase()
     if phase ~= "init" and phase ~= "init_worker" and phase ~= "set" and phase ~= "header_filter"

@@ -1,0 +1,163 @@
+-- iothub.async: tasks for hosts that run their own loop (game engines, tool
+-- hosts). iothub.spawn(fn, ...) runs fn in a coroutine; inside it every
+-- client call (get_job, get_jobs, wait_job, ...) is non-blocking: requests go
+-- to the core's multi-interface loop and sleeps become timers, and the task
+-- yields until iothub.poll(timeout) resumes it. poll never blocks longer than
+-- timeout. Outside tasks, calls block as usual.
+local core = require("iothub.core")
+
+local M = {}
+
+local create, resume, yield, status = coroutine.create, coroutine.resume, coroutine.yield, coroutine.status
+local monotonic, min, type, error, select = core.monotonic, math.min, type, error, select
+local unpack = table.unpack or unpack -- luacheck: ignore 113 143 (5.1 has only the global)
+
+local loop            -- core.loop(), made on first use
+local current         -- the task running now; nil in the host's own code
+local waiting = {}    -- request id -> task
+local sleepers = {}   -- tasks asleep, each with .wake_at
+local alive = 0
+
+local Task = {}
+Task.__index = Task
+Task.__name = "iothub.task"
+
+-- The task running now, or nil.
+function M.current() return current end
+
+local function finish(task, ok, ...)
+  task.done = true
+  alive = alive - 1
+  if ok then
+    task.results = { n = select("#", ...), ... }
+  else
+    task.error = ...
+  end
+  if task.on_done then task.on_done(task) end
+end
+
+-- Resumes a task with the given values and runs it to its next yield.
+local function step(task, ...)
+  current = task
+  local function after(ok, ...)
+    current = nil
+    if status(task.co) == "dead" then finish(task, ok, ...) end
+  end
+  after(resume(task.co, ...))
+end
+
+-- iothub.spawn(fn, ...) -> task: runs fn(...) as a task at once, up to its
+-- first request or sleep. task.done, task.results (a packed list) or
+-- task.error tell how it ended; task:result() returns or raises them.
+-- opts.on_done(task) may be given as spawn{ fn, on_done = f } too.
+function M.spawn(fn, ...)
+  local on_done
+  if type(fn) == "table" then fn, on_done = fn[1], fn.on_done end
+  if type(fn) ~= "function" then error("iothub.spawn: expected a function, got " .. type(fn), 2) end
+  local task = setmetatable({ co = create(fn), done = false, on_done = on_done }, Task)
+  alive = alive + 1
+  step(task, ...)
+  return task
+end
+
+function Task:result()
+  if not self.done then error("iothub: the task has not finished", 2) end
+  if self.error ~= nil then error(self.error, 0) end
+  return unpack(self.results, 1, self.results.n)
+end
+
+local function the_loop()
+  if not loop then loop = core.loop() end
+  return loop
+end
+
+-- Inside a task: starts one request on client and yields until poll
+-- delivers its outcome. Returns what client:request would.
+function M.request(client, method, target, headers, body)
+  local id, err = the_loop():start(client, method, target, headers, body)
+  if not id then return nil, err end
+  waiting[id] = current
+  local entry = yield()
+  if entry.err then return nil, entry.err end
+  return entry.value, entry.headers, entry.status
+end
+
+-- Inside a task: client:request_many without blocking; at most
+-- `concurrency` requests in flight.
+function M.request_many(client, requests, concurrency)
+  local values, errors = {}, {}
+  local n, next_i, in_flight, index_of = #requests, 1, 0, {}
+  local task = current
+  while next_i <= n or in_flight > 0 do
+    while next_i <= n and in_flight < concurrency do
+      local r = requests[next_i]
+      local id, err = the_loop():start(client, r[1], r[2], r[3], r[4])
+      if id then
+        waiting[id], index_of[id], in_flight = task, next_i, in_flight + 1
+      else
+        errors[next_i] = err
+      end
+      next_i = next_i + 1
+    end
+    if in_flight > 0 then
+      local entry = yield()
+      local i = index_of[entry.id]
+      index_of[entry.id], in_flight = nil, in_flight - 1
+      if entry.err then errors[i] = entry.err else values[i] = entry.value end
+    end
+  end
+  return values, errors
+end
+
+-- Inside a task: sleeps without blocking the host.
+function M.sleep(seconds)
+  local task = current
+  task.wake_at = monotonic() + seconds
+  sleepers[#sleepers + 1] = task
+  yield()
+end
+
+local function wake_due(now)
+  local due = {}
+  for i = #sleepers, 1, -1 do
+    if sleepers[i].wake_at <= now then
+      due[#due + 1] = sleepers[i]
+      table.remove(sleepers, i)
+    end
+  end
+  for i = #due, 1, -1 do
+    due[i].wake_at = nil
+    step(due[i])
+  end
+end
+
+-- iothub.poll([timeout]) -> tasks still alive. Runs what is ready: finished
+-- requests resume their tasks, due sleepers wake. Waits at most timeout
+-- seconds (default 0) for something to happen, less when a sleeper is due
+-- sooner; returns at once when nothing is pending.
+function M.poll(timeout)
+  timeout = timeout or 0
+  if type(timeout) ~= "number" or not (timeout >= 0) then -- luacheck: ignore 581 (rejects NaN)
+    error("iothub.poll: timeout must be a number >= 0", 2)
+  end
+  if current then error("iothub.poll: called from inside a task", 2) end
+  local now = monotonic()
+  wake_due(now)
+  if alive == 0 then return 0 end
+  local wait = timeout
+  for i = 1, #sleepers do wait = min(wait, sleepers[i].wake_at - now) end
+  if wait < 0 then wait = 0 end
+  local done = the_loop():poll(wait)
+  for i = 1, #done do
+    local task = waiting[done[i].id]
+    waiting[done[i].id] = nil
+    if task then step(task, done[i]) end
+  end
+  wake_due(monotonic())
+  return alive
+end
+
+-- The number of tasks not finished.
+function M.pending() return alive end
+
+return M
