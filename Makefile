@@ -19,9 +19,27 @@ incdir_lua5.4 := /usr/include/lua5.4
 incdir_luajit := /usr/include/luajit-2.1
 
 MODULES := $(foreach l,$(LUAS),$(BUILD)/$(l)/iothub/core.so)
+EMBED_HOST := $(BUILD)/embed/iothub-embed-host
 
-.PHONY: all deps test demo bench lint clean check-rock
-all: $(MODULES)
+.PHONY: all deps test demo bench lint clean check-rock embed
+all: $(MODULES) $(EMBED_HOST)
+
+embed: $(EMBED_HOST)
+
+# The core as one object for static linking into a host: every symbol but
+# luaopen_iothub_core is made local, so nothing can clash with the host's.
+CORE_STATIC := $(BUILD)/embed/iothub_core.o
+$(CORE_STATIC): $(SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	cd $(dir $@) && for f in $(abspath $(SRCS)); do \
+	  $(CC) $(CFLAGS) $(WARN) $(DEFS) -I$(incdir_lua5.4) $(CURL_CFLAGS) -c $$f -o $$(basename $$f .c).part.o || exit 1; done
+	ld -r -o $@ $(patsubst src/%.c,$(BUILD)/embed/%.part.o,$(SRCS))
+	objcopy --localize-hidden $@
+
+# The embedding example: Lua 5.4 and the core linked into one executable.
+$(EMBED_HOST): examples/embed/host.c $(CORE_STATIC)
+	$(CC) $(CFLAGS) $(WARN) -std=c99 -D_POSIX_C_SOURCE=200809L -I$(incdir_lua5.4) \
+	  -o $@ examples/embed/host.c $(CORE_STATIC) -llua5.4 $(LIBS) -ldl
 
 $(BUILD)/%/iothub/core.so: $(SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
