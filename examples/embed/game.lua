@@ -25,7 +25,8 @@ function on_start()   -- luacheck: ignore 111 (called by the host)
   end)
   tasks.slow = iothub.spawn(function() return hub:get_job(os.getenv("EMBED_SLOW_JOB") or "fixture-method-1") end)
   tasks.wait = iothub.spawn(function()
-    local job = assert(hub:schedule_twin_update { query_condition = "deviceId IN ['device-001', 'device-002', 'device-003']",
+    local job = assert(hub:schedule_twin_update {
+      query_condition = "deviceId IN ['device-001', 'device-002', 'device-003']",
       twin = { tags = { embedded = true } } })
     return hub:wait_job(job.jobId, { timeout = 30, interval = 0.1 })
   end)
