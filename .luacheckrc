@@ -7,5 +7,7 @@ files["spec/"] = { std = "max+busted", max_line_length = 170 }
 files["lua/iothub/transport.lua"] = { read_globals = { "ngx" } }
 files["lua/iothub/ngx_client.lua"] = { std = "min+ngx_lua" }
 files["lua/iothub/ngx_http.lua"] = { std = "min+ngx_lua" }
+files["lua/iothub/ngx_cache.lua"] = { std = "min+ngx_lua" }
+files["spec/fixtures/openresty/"] = { std = "min+ngx_lua" }
 files["examples/openresty/"] = { std = "min+ngx_lua" }
 exclude_files = { "build/", "lua_modules/", ".luarocks/" }
