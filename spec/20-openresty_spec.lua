@@ -1,0 +1,318 @@
+-- OpenResty: a real nginx (one worker, config from spec/fixtures/openresty/)
+-- runs handlers that use iothub through cosockets against the emulator; this
+-- side calls nginx with the core's blocking client. Skipped (pending) only
+-- when nginx or its Lua module is not installed.
+local core = require("iothub.core")
+local H = require("helpers")
+
+local NGINX_MODULES = "/usr/lib/nginx/modules/"
+local repo = (function()
+  local p = assert(io.popen("pwd"))
+  local dir = p:read("*l")
+  p:close()
+  return dir
+end)()
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+local function nginx_binary()
+  for _, p in ipairs { "/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx" } do
+    if exists(p) then return p end
+  end
+end
+
+local function run(cmd)
+  local a, _, c = os.execute(cmd)
+  return a == 0 or (a == true and (c == nil or c == 0))
+end
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function write(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+-- Two free TCP ports on 127.0.0.1 (asked of the kernel through python3,
+-- which the emulator needs anyway).
+local function free_ports()
+  local p = assert(io.popen("python3 -c 'import socket\nss=[socket.socket() for _ in range(2)]\n"
+    .. "[s.bind((\"127.0.0.1\",0)) for s in ss]\nprint(*[s.getsockname()[1] for s in ss])'"))
+  local out = p:read("*a")
+  p:close()
+  local a, b = out:match("(%d+) (%d+)")
+  return assert(tonumber(a), "no free port: " .. out), tonumber(b)
+end
+
+local nginx = {}            -- prefix, port, pid
+
+local function stop_nginx()
+  local pid = nginx.prefix and read(nginx.prefix .. "/nginx.pid")
+  pid = pid and pid:match("%d+")
+  if not pid then return end
+  run("kill -TERM " .. pid .. " 2>/dev/null")
+  for _ = 1, 100 do
+    if not run("kill -0 " .. pid .. " 2>/dev/null") then return end
+    core.sleep(0.05)
+  end
+  run("kill -KILL " .. pid .. " 2>/dev/null")
+end
+
+local function start_nginx()
+  local prefix = repo .. "/build/nginx-spec/" .. H.lua:gsub("[^%w%.]", "")
+  assert(run("rm -rf '" .. prefix .. "' && mkdir -p '" .. prefix .. "/tmp'"))
+  nginx.prefix = prefix
+  assert(exists(repo .. "/build/luajit/iothub/core.so"),
+    "build/luajit/iothub/core.so is missing: nginx runs LuaJIT; run `make all` (LUAS includes luajit)")
+  -- A self-signed certificate for the TLS server nothing trusts.
+  assert(run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
+    .. " -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '" .. prefix .. "/self.key' -out '"
+    .. prefix .. "/self.crt' >/dev/null 2>&1"), "openssl could not make a test certificate")
+  local template = assert(read(repo .. "/spec/fixtures/openresty/nginx.conf.in"))
+  local last_err
+  for _ = 1, 3 do                     -- a port taken meanwhile: try others
+    local port, tls_port = free_ports()
+    local values = { PREFIX = prefix, REPO = repo, PORT = port, TLS_PORT = tls_port, CA = H.ca_file,
+      CERT = prefix .. "/self.crt", KEY = prefix .. "/self.key" }
+    write(prefix .. "/nginx.conf", (template:gsub("@(%u[%u_]*)@", function(k) return tostring(assert(values[k], k)) end)))
+    local cmd = ("IOTHUB_SPEC_TLS_URL=https://127.0.0.1:%d %s -p '%s' -c '%s/nginx.conf' 2>'%s/start.err'")
+      :format(tls_port, nginx_binary(), prefix, prefix, prefix)
+    if run(cmd) then
+      nginx.port, nginx.tls_port = port, tls_port
+      nginx.client = assert(core.client(nil, { endpoint = "http://127.0.0.1:" .. port, allow_http = true,
+        timeout = 30 }))
+      return
+    end
+    last_err = (read(prefix .. "/start.err") or "") .. (read(prefix .. "/error.log") or "")
+    stop_nginx()
+  end
+  error("nginx did not start: " .. last_err)
+end
+
+-- GET path on nginx -> the decoded JSON answer (any status).
+local function get(path)
+  local value, err = nginx.client:request("GET", path)
+  if value then return value end
+  assert(err.kind == "http" and err.status, tostring(err))
+  error("nginx answered " .. tostring(err.status) .. " for " .. path .. ": " .. tostring(err.message)
+    .. "\n" .. (read(nginx.prefix .. "/error.log") or ""):sub(-2000))
+end
+
+-- Several GETs at once (the core's request_many): the decoded answers.
+local function get_many(paths, concurrency)
+  local list = {}
+  for i, p in ipairs(paths) do list[i] = { "GET", p } end
+  local values, errors = nginx.client:request_many(list, concurrency or #paths)
+  for i = 1, #paths do assert(values[i], tostring(errors[i])) end
+  return values
+end
+
+local function error_log() return read(nginx.prefix .. "/error.log") or "" end
+
+local nginx_missing = not nginx_binary() and "nginx is not installed"
+  or not exists(NGINX_MODULES .. "ngx_http_lua_module.so") and "libnginx-mod-http-lua is not installed"
+  or not exists(NGINX_MODULES .. "ndk_http_module.so") and "libnginx-mod-http-ndk is not installed"
+
+describe("OpenResty (iothub through cosockets in nginx)", function()
+  if nginx_missing then
+    pending("skipped: " .. nginx_missing .. " (tools/install-deps installs it)")
+    return
+  end
+
+  setup(function()
+    H.reset()
+    local ok, err = pcall(start_nginx)
+    if not ok then
+      stop_nginx()
+      error(err, 0)
+    end
+  end)
+  teardown(function()
+    if nginx.client then nginx.client:close() end
+    stop_nginx()
+  end)
+  before_each(function() H.reset() end)
+
+  it("picks the cosocket transport by itself inside nginx", function()
+    local s = get("/stats")
+    assert.are.equal("iothub.ngx_client", s.transport)
+    assert.are.equal("cosocket", s.mode)
+    assert.are.equal("content", s.phase)
+  end)
+
+  it("reads a job through cosockets, and nginx never calls libcurl", function()
+    H.clear_requests()
+    local before = get("/stats").hub
+    local r = get("/job?id=fixture-twin-1")
+    assert.is_nil(r.error)
+    assert.are.equal("fixture-twin-1", r.job.jobId)
+    assert.are.equal("scheduleUpdateTwin", r.job.type)
+    assert.are.equal(9, r.job.deviceJobStatistics.succeededCount)
+    assert.are.equal("2.1.0", r.job.updateTwin.properties.desired.fw.version)
+    -- The emulator saw it arrive, signed, with our headers.
+    local log = H.requests()
+    assert.are.equal(1, #log)
+    assert.are.equal("GET", log[1].method)
+    assert.are.equal("/jobs/v2/fixture-twin-1", log[1].path)
+    assert.are.equal("SharedAccessSignature", log[1].headers.authorization.scheme)
+    assert.truthy(log[1].headers["user-agent"]:find("^lua%-iothub/"))
+    assert.truthy(log[1].headers["x-ms-client-request-id"])
+    local after = get("/stats").hub
+    assert.are.equal(before.cosocket_requests + 1, after.cosocket_requests)
+    assert.are.equal(0, after.curl_requests)
+    assert.are.equal(0, after.curl_connections)
+  end)
+
+  it("keeps the error table of an unknown id intact", function()
+    local r = get("/job?id=nope")
+    assert.is_nil(r.job)
+    local err = r.error
+    assert.are.equal("http", err.kind)
+    assert.are.equal(404, err.status)
+    assert.are.equal("JobNotFound", err.code)
+    assert.are.equal(404002, err.error_code)
+    assert.is_false(err.retryable)
+    assert.is_true(err.is_error)
+    assert.truthy(err.request_id)
+    assert.truthy(err.tracking_id)
+    assert.truthy(err.message:find("nope", 1, true))
+  end)
+
+  it("pages through a job query", function()
+    local r = get("/jobs?page_size=7&limit=30")
+    assert.are.equal(30, r.count)
+    assert.are.equal(5, r.pages)
+    assert.are.equal("fixture-method-1", r.ids[1])
+    local all = get("/jobs?page_size=100")
+    assert.are.equal(228, all.count)
+    assert.are.equal(3, all.pages)
+  end)
+
+  it("reads many jobs concurrently with light threads", function()
+    local r = get("/many?n=40&concurrency=8")
+    assert.are.equal(40, r.asked)
+    assert.are.equal(40, r.found)
+    assert.are.same({}, r.errors)
+    local mixed = get("/many?ids=fixture-twin-1,nope,fixture-failed-1&concurrency=2")
+    assert.are.equal(2, mixed.found)
+    assert.are.equal("JobNotFound", mixed.errors.nope.code)
+  end)
+
+  it("waits for a job with ngx.sleep between polls", function()
+    H.clock { device_seconds = 0.02 }
+    local hub = H.hub()
+    assert.truthy(hub:schedule_twin_update { job_id = "ngx-wait", query_condition = "*",
+      twin = { tags = { wave = 2 } } })
+    hub:close()
+    local r = get("/wait?id=ngx-wait&interval=0.05&timeout=20")
+    assert.is_nil(r.error)
+    assert.are.equal("completed", r.job.status)
+    assert.are.equal(40, r.job.deviceJobStatistics.succeededCount)
+    assert.is_true(r.progress_calls >= 2, "progress calls: " .. tostring(r.progress_calls))
+  end)
+
+  it("reads a job through the management API with a token from the shared cache", function()
+    local r = get("/arm?id=fixture-twin-1")
+    assert.is_nil(r.error)
+    assert.are.equal("fixture-twin-1", r.job.jobId)
+    assert.are.equal(1, r.shared_tokens)
+    local again = get("/arm?id=fixture-failed-1")
+    assert.are.equal("failed", again.job.status)
+    assert.are.equal(0, again.token_stats.curl_requests)
+    assert.are.equal(0, again.arm_stats.curl_requests)
+    -- The token came once from the token endpoint (the worker and the shared dict keep it).
+    local n = 0
+    for _, req in ipairs(H.requests()) do
+      if req.path:find("/oauth2/v2.0/token", 1, true) then n = n + 1 end
+    end
+    assert.is_true(n <= 1, "token requests: " .. n)
+  end)
+
+  it("keeps connections to the hub alive across handler calls", function()
+    for _ = 1, 15 do assert.truthy(get("/job?id=fixture-twin-1").job) end
+    local stats = H.stats()
+    assert.are.equal(15, stats.requests)
+    assert.is_true(stats.connections <= 2, "connections: " .. tostring(stats.connections))
+  end)
+
+  it("answers /fast while a slow job read is in flight", function()
+    H.control("POST", "delay", '{"seconds":1.5,"path_prefix":"/jobs/v2/fixture-twin-1"}')
+    -- /fast waits 0.1 s (ngx.sleep) first, so it surely runs after the slow read started.
+    local r = get_many({ "/job?id=fixture-twin-1", "/probe?seconds=0.3&interval=0.01", "/fast?after=0.1" }, 3)
+    local slow, fast = r[1], r[3]
+    assert.are.equal("fixture-twin-1", slow.job.jobId)
+    assert.is_true(slow.finished - slow.started >= 1.4, "slow read took " .. (slow.finished - slow.started))
+    local timing = ("fast at %.3f, slow from %.3f to %.3f"):format(fast.at, slow.started, slow.finished)
+    assert.is_true(fast.at > slow.started, timing)
+    assert.is_true(fast.at < slow.finished - 1, timing)
+    -- The probe slept in 10 ms steps while the slow read was in flight.
+    assert.is_true(r[2].started < slow.finished - 1)
+    assert.is_true(r[2].longest_stall < 0.25, "stall " .. r[2].longest_stall)
+  end)
+
+  it("keeps the event loop free while many job reads are in flight (prints the longest stall)", function()
+    H.control("POST", "delay", '{"seconds":0.4,"path_prefix":"/jobs/v2/"}')
+    local r = get_many({ "/probe?seconds=1.5&interval=0.005", "/many?n=48&concurrency=12",
+      "/job?id=fixture-method-1", "/jobs?page_size=50", "/many?n=16&concurrency=4" }, 5)
+    assert.are.equal(48, r[2].found)
+    assert.are.equal(16, r[5].found)
+    local stall = r[1].longest_stall
+    -- A blocking read would stall the worker for 0.4 s at a time, or more.
+    assert.is_true(stall < 0.2, ("longest stall %.1f ms"):format(stall * 1000))
+    print(("\n[%s] OpenResty: longest event-loop stall while job reads were in flight: %.1f ms (%d samples)")
+      :format(H.lua, stall * 1000, r[1].samples))
+  end)
+
+  it("verifies the hub's certificate against lua_ssl_trusted_certificate", function()
+    local r = get("/untrusted")
+    assert.is_nil(r.job)
+    assert.are.equal("transport", r.error.kind)
+    assert.are.equal("TlsVerifyFailed", r.error.code)
+    assert.is_false(r.error.retryable)
+    assert.truthy(r.error.request_id)
+    local insecure = get("/untrusted?verify=0")
+    assert.are.equal("self-signed", insecure.job.jobId)
+  end)
+
+  it("uses the blocking core client in the init phase", function()
+    local r = get("/init")
+    assert.are.equal("blocking", r.transport_mode)
+    assert.are.equal("fixture-twin-1", r.job_id)
+  end)
+
+  it("raises a clear error in phases without cosockets", function()
+    local expected = "cosockets are not available in the init_worker phase"
+    assert.truthy((get("/stats").init_worker_error or ""):find(expected, 1, true))
+    for _, phase in ipairs { "header_filter", "set" } do
+      local _, headers = nginx.client:request("GET", "/phase/" .. phase)
+      assert.truthy(headers["x-iothub-error"], phase)
+      assert.truthy(headers["x-iothub-error"]:find("cosockets are not available in the " .. phase .. " phase", 1, true),
+        headers["x-iothub-error"])
+      assert.truthy(headers["x-iothub-error"]:find("content/access/rewrite_by_lua or an ngx.timer", 1, true))
+    end
+    get("/phase/log")
+    local log
+    for _ = 1, 40 do           -- the log phase runs after the answer went out
+      log = error_log()
+      if log:find("in the log phase", 1, true) then break end
+      core.sleep(0.05)
+    end
+    assert.truthy(log:find("cosockets are not available in the log phase", 1, true))
+  end)
+
+  it("decodes JSON the same way as the core", function()
+    local r = get("/job?id=fixture-method-1")
+    assert.are.same({ 1, core.null, "x" }, r.job.cloudToDeviceMethod.payload.list)
+  end)
+end)
