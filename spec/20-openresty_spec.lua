@@ -57,10 +57,14 @@ end
 
 local nginx = {}            -- prefix, port, pid
 
+-- Stops the nginx whose pid file is in the prefix, if that pid is still an
+-- nginx of this prefix (a run killed before its teardown leaves one behind).
 local function stop_nginx()
   local pid = nginx.prefix and read(nginx.prefix .. "/nginx.pid")
   pid = pid and pid:match("%d+")
   if not pid then return end
+  local cmdline = read("/proc/" .. pid .. "/cmdline")
+  if cmdline and not cmdline:find(nginx.prefix, 1, true) then return end
   run("kill -TERM " .. pid .. " 2>/dev/null")
   for _ = 1, 100 do
     if not run("kill -0 " .. pid .. " 2>/dev/null") then return end
@@ -71,8 +75,9 @@ end
 
 local function start_nginx()
   local prefix = repo .. "/build/nginx-spec/" .. H.lua:gsub("[^%w%.]", "")
-  assert(run("rm -rf '" .. prefix .. "' && mkdir -p '" .. prefix .. "/tmp'"))
   nginx.prefix = prefix
+  stop_nginx()
+  assert(run("rm -rf '" .. prefix .. "' && mkdir -p '" .. prefix .. "/tmp'"))
   assert(exists(repo .. "/build/luajit/iothub/core.so"),
     "build/luajit/iothub/core.so is missing: nginx runs LuaJIT; run `make all` (LUAS includes luajit)")
   -- A self-signed certificate for the TLS server nothing trusts.
@@ -89,6 +94,11 @@ local function start_nginx()
     local cmd = ("IOTHUB_SPEC_TLS_URL=https://127.0.0.1:%d %s -p '%s' -c '%s/nginx.conf' 2>'%s/start.err'")
       :format(tls_port, nginx_binary(), prefix, prefix, prefix)
     if run(cmd) then
+      -- The daemon writes its pid file just after the command returns.
+      for _ = 1, 100 do
+        if (read(prefix .. "/nginx.pid") or ""):match("%d+") then break end
+        core.sleep(0.02)
+      end
       nginx.port, nginx.tls_port = port, tls_port
       nginx.client = assert(core.client(nil, { endpoint = "http://127.0.0.1:" .. port, allow_http = true,
         timeout = 30 }))
