@@ -29,6 +29,7 @@ struct iothub_client {
   CURLM *multi;                 /* for request_many, made on first use */
   iothub_http **pool;           /* its handles, each with its own buffers */
   int pool_size, pool_cap;
+  iothub_idgen ids;             /* request ids */
   unsigned long signatures;
   unsigned long requests;
 };
@@ -142,6 +143,7 @@ int iothub_client_new(lua_State *L) {
     return 2;
   }
   c->closed = 0;
+  iothub_idgen_init(&c->ids);
   err = conn ? iothub_connstr_parse(&c->cs, conn, len) : NULL;
   if (err != NULL) {
     client_release(c);
@@ -202,6 +204,7 @@ static int ensure_auth(iothub_client *c) {
 /* The request's headers (with this client's SAS, if it signs) and URL. */
 static int build_request(lua_State *L, iothub_client *c, iothub_request *r, iothub_buffer *url) {
   if (ensure_auth(c) != 0) return -1;
+  iothub_idgen_next(&c->ids, r->request_id);
   if (iothub_request_headers(L, r, c->auth.len ? c->auth.data : NULL) != 0) return -1;
   if (url && iothub_request_url(c->endpoint, r, url) != 0) {
     curl_slist_free_all(r->header_list);

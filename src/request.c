@@ -70,7 +70,6 @@ int iothub_request_headers(lua_State *L, iothub_request *r, const char *auth_lin
   char line[64];
   int rc = 0;
   iothub_buffer extra = {0};
-  iothub_uuid(r->request_id);
   snprintf(line, sizeof line, "x-ms-client-request-id: %s", r->request_id);
   if ((auth_line && add_header(r, auth_line)) || add_header(r, "Accept: application/json") ||
       add_header(r, line) || add_header(r, "Expect:") ||

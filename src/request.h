@@ -32,7 +32,7 @@ typedef struct iothub_request {
 void iothub_request_read(lua_State *L, int method, int target, int headers, int body,
                          iothub_request *r);
 
-/* Builds r->header_list with a fresh request id; auth_line ("Authorization:
+/* Builds r->header_list with r->request_id (set by the caller); auth_line ("Authorization:
  * ...") may be NULL. Never raises; -1 when memory runs out. */
 int iothub_request_headers(lua_State *L, iothub_request *r, const char *auth_line);
 

@@ -6,20 +6,48 @@
 #include <time.h>
 #include <openssl/rand.h>
 
-void iothub_uuid(char out[37]) {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) {
-    /* The CSPRNG failing is near impossible; fall back to clock bits. */
-    struct timespec ts;
-    size_t i;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    for (i = 0; i < sizeof b; i++) b[i] = (unsigned char)((ts.tv_nsec >> (i % 4 * 8)) ^ (i * 37));
-  }
+/* b (16 bytes) as a lowercase UUID string with version 4 and the variant. */
+static void format_uuid(unsigned char b[16], char out[37]) {
+  static const char hex[] = "0123456789abcdef";
+  int i, o = 0;
   b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
   b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-  snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-           b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-           b[12], b[13], b[14], b[15]);
+  for (i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+    out[o++] = hex[b[i] >> 4];
+    out[o++] = hex[b[i] & 15];
+  }
+  out[o] = '\0';
+}
+
+void iothub_idgen_init(iothub_idgen *g) {
+  iothub_uuid_bytes(g->seed);
+  g->counter = 0;
+}
+
+void iothub_idgen_next(iothub_idgen *g, char out[37]) {
+  unsigned char b[16];
+  uint64_t n = ++g->counter;
+  int i;
+  for (i = 0; i < 16; i++) b[i] = g->seed[i];
+  for (i = 0; i < 8; i++) b[15 - i] ^= (unsigned char)(n >> (8 * i));
+  format_uuid(b, out);
+}
+
+void iothub_uuid(char out[37]) {
+  unsigned char b[16];
+  iothub_uuid_bytes(b);
+  format_uuid(b, out);
+}
+
+/* 16 random bytes from the CSPRNG (clock bits if it ever fails). */
+void iothub_uuid_bytes(unsigned char b[16]) {
+  if (RAND_bytes(b, 16) != 1) {
+    struct timespec ts;
+    int i;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    for (i = 0; i < 16; i++) b[i] = (unsigned char)((ts.tv_nsec >> (i % 4 * 8)) ^ (i * 37));
+  }
 }
 
 static double clock_seconds(clockid_t id) {
