@@ -133,15 +133,16 @@ void iothub_http_push_headers(lua_State *L, const iothub_http *h) {
     if (line_end > p && line_end[-1] == '\r') line_end--;
     colon = memchr(p, ':', (size_t)(line_end - p));
     if (colon && colon > p && memcmp(p, "HTTP/", 5) != 0) {
-      luaL_Buffer name;
-      const char *q;
-      luaL_buffinit(L, &name);
-      for (q = p; q < colon; q++) luaL_addchar(&name, (char)tolower((unsigned char)*q));
-      luaL_pushresult(&name);
-      for (v = colon + 1; v < line_end && (*v == ' ' || *v == '\t'); v++) {}
-      for (ve = line_end; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--) {}
-      lua_pushlstring(L, v, (size_t)(ve - v));
-      lua_rawset(L, -3);
+      char name[128];
+      size_t n = (size_t)(colon - p), i;
+      if (n < sizeof name) {                 /* longer names are no header we read */
+        for (i = 0; i < n; i++) name[i] = (char)tolower((unsigned char)p[i]);
+        lua_pushlstring(L, name, n);
+        for (v = colon + 1; v < line_end && (*v == ' ' || *v == '\t'); v++) {}
+        for (ve = line_end; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--) {}
+        lua_pushlstring(L, v, (size_t)(ve - v));
+        lua_rawset(L, -3);
+      }
     }
     p = eol ? eol + 1 : end;
   }
