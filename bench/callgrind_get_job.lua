@@ -12,7 +12,7 @@ local cjson = require("cjson")
 
 local mode, count = arg[1] or "get_job", tonumber(arg[2]) or 100
 local hub = assert(iothub.service("HostName=bench-hub.azure-devices.net;SharedAccessKeyName=iothubowner;"
-  .. "SharedAccessKey=bHVhLWlvdGh1YiBiZW5jaCBrZXksIDMyIGJ5dGVzISE=",
+  .. "SharedAccessKey=" .. assert(os.getenv("BENCH_KEY"), "BENCH_KEY is not set (bench/run sets it)"),
   { endpoint = assert(os.getenv("BENCH_URL")), ca_file = assert(os.getenv("BENCH_CA")), timeout = 300 }))
 local f = assert(io.open(assert(os.getenv("BENCH_PAGE")), "rb"))
 local body = f:read("*a")

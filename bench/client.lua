@@ -13,7 +13,7 @@ local core = require("iothub.core")
 local cjson = require("cjson")
 
 local CONNECTION_STRING = "HostName=bench-hub.azure-devices.net;SharedAccessKeyName=iothubowner;"
-  .. "SharedAccessKey=bHVhLWlvdGh1YiBiZW5jaCBrZXksIDMyIGJ5dGVzISE="
+  .. "SharedAccessKey=" .. assert(os.getenv("BENCH_KEY"), "BENCH_KEY is not set (bench/run sets it)")
 
 local mode = arg[1] or "all"
 local seconds = tonumber(os.getenv("BENCH_SECONDS")) or 3

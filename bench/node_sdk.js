@@ -16,7 +16,8 @@ const { JobClient } = require('azure-iothub');
 const port = Number(process.env.BENCH_PORT);
 const seconds = Number(process.env.BENCH_SECONDS || 3);
 const cs = 'HostName=127.0.0.1;SharedAccessKeyName=iothubowner;' +
-  'SharedAccessKey=bHVhLWlvdGh1YiBiZW5jaCBrZXksIDMyIGJ5dGVzISE=';
+  'SharedAccessKey=' + process.env.BENCH_KEY;
+if (!process.env.BENCH_KEY) throw new Error('BENCH_KEY is not set (bench/run sets it)');
 
 function out(name, value) { process.stdout.write(name + ' ' + value + '\n'); }
 
