@@ -8,6 +8,7 @@
 #include "loop.h"
 #include "sas.h"
 #include "util.h"
+#include "utf8.h"
 
 #include <stdlib.h>
 #include <openssl/crypto.h>
@@ -63,14 +64,16 @@ static int core_percent_encode(lua_State *L) {
   return 1;
 }
 
-/* core.decode_json(text [, "schema"|"raw"]) -> value | nil, err */
+/* core.decode_json(text [, "schema"|"raw" [, max_depth]]) -> value | nil, err */
 static int core_decode_json(lua_State *L) {
   static const char *const modes[] = { "raw", "schema", NULL };
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
   int mode = luaL_checkoption(L, 2, "schema", modes);
-  lua_settop(L, 2);
-  if (iothub_json_decode(L, s, n, mode)) return 1;
+  lua_Integer depth = luaL_optinteger(L, 3, IOTHUB_JSON_DEFAULT_DEPTH);
+  luaL_argcheck(L, depth >= 1 && depth <= IOTHUB_JSON_MAX_DEPTH, 3, "must be 1..1000");
+  lua_settop(L, 3);
+  if (iothub_json_decode(L, s, n, mode, (int)depth)) return 1;
   iothub_error_push(L, "decode", lua_tostring(L, -1));
   lua_pushnil(L);
   lua_insert(L, -2);
@@ -121,6 +124,17 @@ static int core_uuid(lua_State *L) {
   return 1;
 }
 
+/* core.utf8_valid(s) -> true | false, position of the first bad byte */
+static int core_utf8_valid(lua_State *L) {
+  size_t n, bad;
+  const char *s = luaL_checklstring(L, 1, &n);
+  bad = iothub_utf8_check((const unsigned char *)s, n);
+  lua_pushboolean(L, bad == n);
+  if (bad == n) return 1;
+  lua_pushinteger(L, (lua_Integer)bad + 1);
+  return 2;
+}
+
 static int core_now(lua_State *L) { lua_pushnumber(L, iothub_now()); return 1; }
 static int core_monotonic(lua_State *L) { lua_pushnumber(L, iothub_monotonic()); return 1; }
 
@@ -140,7 +154,7 @@ int luaopen_iothub_core(lua_State *L) {
     { "decode_json", core_decode_json }, { "error", core_error },
     { "error_from_response", core_error_from_response }, { "is_error", core_is_error },
     { "uuid", core_uuid }, { "now", core_now }, { "monotonic", core_monotonic },
-    { "sleep", core_sleep }, { "loop", iothub_loop_new }, { NULL, NULL },
+    { "sleep", core_sleep }, { "utf8_valid", core_utf8_valid }, { "loop", iothub_loop_new }, { NULL, NULL },
   };
   if (iothub_http_global_init() != 0) return luaL_error(L, "iothub: curl_global_init failed");
   iothub_json_init(L);

@@ -3,6 +3,7 @@
 local M = {}
 
 local type, pairs, error, tostring, format = type, pairs, error, tostring, string.format
+local utf8_valid = require("iothub.core").utf8_valid
 
 -- Raises "iothub.<fname>: <message>" at the public caller's level.
 function M.fail(fname, message)
@@ -15,7 +16,9 @@ end
 
 -- Checks that opts (or nil) holds only the options in spec, each of the
 -- type spec names ("string", "number", "boolean", "table", "function", or a
--- list of those separated by "|"). Numbers may carry `min` in spec_min.
+-- list of those separated by "|"; "line" is a string that goes into a URL
+-- or a header, so it may not hold CR, LF or NUL). Numbers may carry `min`
+-- in spec_min.
 function M.options(fname, opts, spec, spec_min)
   if opts == nil then return {} end
   if type(opts) ~= "table" then
@@ -26,7 +29,14 @@ function M.options(fname, opts, spec, spec_min)
     if want == nil then
       error(format("iothub.%s: unknown option '%s'", fname, tostring(k)), 3)
     end
-    if not want:find(type(v), 1, true) then
+    if want == "line" then
+      if type(v) ~= "string" then
+        error(format("iothub.%s: option '%s' must be a string, got %s", fname, k, describe(v)), 3)
+      end
+      if v:find("[%z\r\n]") then
+        error(format("iothub.%s: option '%s' must not contain CR, LF or NUL", fname, k), 3)
+      end
+    elseif not want:find(type(v), 1, true) then
       error(format("iothub.%s: option '%s' must be a %s, got %s", fname, k, want, describe(v)), 3)
     end
     local min = spec_min and spec_min[k]
@@ -38,7 +48,10 @@ function M.options(fname, opts, spec, spec_min)
   return opts
 end
 
--- Checks a job (or other resource) id: a non-empty string without NUL.
+M.MAX_ID_LENGTH = 1024
+
+-- Checks a job (or other resource) id: a non-empty string of valid UTF-8,
+-- at most MAX_ID_LENGTH bytes, without control characters (CR, LF, NUL...).
 function M.id(fname, id, what)
   what = what or "job id"
   if type(id) ~= "string" then
@@ -47,8 +60,18 @@ function M.id(fname, id, what)
   if id == "" then
     error(format("iothub.%s: %s must not be empty", fname, what), 3)
   end
-  if id:find("%z") then
-    error(format("iothub.%s: %s must not contain NUL", fname, what), 3)
+  if #id > M.MAX_ID_LENGTH then
+    error(format("iothub.%s: %s is %d bytes long; the limit is %d", fname, what, #id, M.MAX_ID_LENGTH), 3)
+  end
+  local bad = id:find("%c")
+  if bad then
+    error(format("iothub.%s: %s has a control character (byte %d at %d)", fname, what, id:byte(bad), bad), 3)
+  end
+  if id:find("[\128-\255]") then
+    local ok, at = utf8_valid(id)
+    if not ok then
+      error(format("iothub.%s: %s is not valid UTF-8 (byte %d)", fname, what, at), 3)
+    end
   end
   return id
 end

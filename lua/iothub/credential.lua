@@ -137,7 +137,7 @@ function M.client_secret(opts)
   local fname = "credential.client_secret"
   if type(opts) ~= "table" then args.fail(fname, "expected a table of options") end
   opts = args.options(fname, opts, transport.extend(cred_options,
-    { tenant_id = "string", client_id = "string", client_secret = "string", authority = "string" }),
+    { tenant_id = "line", client_id = "line", client_secret = "string", authority = "line" }),
     transport.option_min)
   local tenant = required_string(fname, opts, "tenant_id")
   local client_id = required_string(fname, opts, "client_id")
@@ -171,7 +171,7 @@ end
 function M.managed_identity(opts)
   local fname = "credential.managed_identity"
   opts = args.options(fname, opts, transport.extend(cred_options,
-    { client_id = "string", identity_header = "string" }), transport.option_min)
+    { client_id = "line", identity_header = "line" }), transport.option_min)
   local identity_header = opts.identity_header or os.getenv("IDENTITY_HEADER")
   local app_service_endpoint = os.getenv("IDENTITY_ENDPOINT")
   local app_service = opts.identity_header ~= nil or (opts.endpoint == nil and app_service_endpoint and identity_header)

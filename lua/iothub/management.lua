@@ -25,8 +25,8 @@ local cloud_scopes = {
 }
 
 local option_types = transport.extend(transport.option_types, {
-  subscription_id = "string", resource_group = "string", hub_name = "string",
-  credential = "table", api_version = "string", scope = "string",
+  subscription_id = "line", resource_group = "line", hub_name = "line",
+  credential = "table", api_version = "line", scope = "line",
 })
 
 local M = {}
@@ -126,7 +126,7 @@ end
 -- arm:list_jobs{ next_link = } -> { items =, next_link = } | nil, err
 function Management:list_jobs(opts)
   args.self("list_jobs", self, mt)
-  opts = args.options("list_jobs", opts, { next_link = "string" })
+  opts = args.options("list_jobs", opts, { next_link = "line" })
   local items, next_link = self:_page(opts.next_link)
   if not items then return nil, next_link end
   return { items = items, next_link = next_link }

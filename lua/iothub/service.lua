@@ -19,7 +19,7 @@ local encode = core.percent_encode
 
 local DEFAULT_API_VERSION = "2020-05-31-preview"
 
-local option_types = transport.extend(transport.option_types, { api_version = "string", sas_ttl = "number" })
+local option_types = transport.extend(transport.option_types, { api_version = "line", sas_ttl = "number" })
 local option_min = transport.extend(transport.option_min, { sas_ttl = 1 })
 
 local job_types = { scheduleDeviceMethod = true, scheduleUpdateTwin = true, export = true, import = true,
@@ -62,13 +62,27 @@ function Service:_target(path, query)
   return target
 end
 
+-- Whether err is a 401 worth one more try with a freshly signed token: the
+-- cached one may have expired on the service's clock. A 401 means the
+-- request was refused before it ran, so even a create can be sent again.
+local function resign(client, err)
+  return type(err) == "table" and err.status == 401 and client:renew_auth()
+end
+
+-- One request, re-signed and sent once more after a 401.
+local function send(self, method, target, headers, body)
+  local client = self.client
+  local value, b, c = transport.request(client, method, target, headers, body)
+  if value == nil and resign(client, b) then
+    value, b, c = transport.request(client, method, target, headers, body)
+  end
+  return value, b, c
+end
+
 -- One request; retried under the policy when `safe` (it cannot run a job
 -- twice). self._env may hold sleep, clock and random for tests.
 function Service:_call(safe, method, target, headers, body)
-  local client = self.client
-  return retry.run(safe and self.retry or nil, function()
-    return transport.request(client, method, target, headers, body)
-  end, self._env)
+  return retry.run(safe and self.retry or nil, send, self._env, self, method, target, headers, body)
 end
 
 function Service:get_job(job_id)
@@ -78,7 +92,7 @@ function Service:get_job(job_id)
 end
 
 local query_options = { type = "string", status = "string", page_size = "number",
-  continuation = "string", limit = "number" }
+  continuation = "line", limit = "number" }
 local query_min = { page_size = 1, limit = 0 }
 
 local function check_query(fname, opts, allow_continuation, allow_limit)
@@ -162,7 +176,7 @@ function Service:get_jobs(ids, opts)
   for i = 1, #order do pending[i] = i end
   -- Each round sends what is still pending; transient failures go again,
   -- after the policy's wait, until the attempts run out.
-  local attempt, policy, env = 0, self.retry, self._env or {}
+  local attempt, policy, env, renewed = 0, self.retry, self._env or {}, false
   while #pending > 0 do
     attempt = attempt + 1
     local batch = {}
@@ -174,7 +188,12 @@ function Service:get_jobs(ids, opts)
       results[id], errors[id] = values[k], err
       if err then
         err.attempts = attempt
-        if err.retryable and policy and attempt < policy.attempts then
+        -- Every read of the first round went with the same token: one
+        -- renewal lets all those refused with 401 go again.
+        if attempt == 1 and err.status == 401 and (renewed or resign(self.client, err)) then
+          renewed = true
+          again[#again + 1] = i
+        elseif err.retryable and policy and attempt < policy.attempts then
           again[#again + 1] = i
           pause = math.max(pause, retry.delay(policy, attempt, err, env.random))
         end
@@ -195,7 +214,7 @@ function Service:_put_job(id, body)
   local attempts = 0
   local job, err = retry.run(self.retry, function()
     attempts = attempts + 1
-    return transport.request(self.client, "PUT", target, nil, body)
+    return send(self, "PUT", target, nil, body)
   end, self._env)
   if not job and attempts > 1 and err.status == 409 then
     return self:get_job(id)

@@ -12,12 +12,12 @@ M.VERSION = "0.1.0"
 
 -- Option name -> accepted types, and minimums, for iothub.args.options.
 M.option_types = {
-  endpoint = "string", timeout = "number", connect_timeout = "number",
-  retry = "table|boolean", ca_file = "string", verify = "boolean",
-  user_agent = "string", max_response_size = "number", allow_http = "boolean",
-  transport = "string",
+  endpoint = "line", timeout = "number", connect_timeout = "number",
+  retry = "table|boolean", ca_file = "line", verify = "boolean",
+  user_agent = "line", max_response_size = "number", allow_http = "boolean",
+  transport = "string", max_json_depth = "number",
 }
-M.option_min = { timeout = 0.001, connect_timeout = 0.001, max_response_size = 1024 }
+M.option_min = { timeout = 0.001, connect_timeout = 0.001, max_response_size = 1024, max_json_depth = 1 }
 
 -- A copy of base extended with more (for clients with options of their own).
 function M.extend(base, more)
@@ -47,7 +47,7 @@ function M.client(connection_string, opts, endpoint)
     timeout = opts.timeout, connect_timeout = opts.connect_timeout,
     user_agent = opts.user_agent or ("lua-iothub/" .. M.VERSION),
     sas_ttl = opts.sas_ttl, max_response_size = opts.max_response_size,
-    allow_http = opts.allow_http,
+    allow_http = opts.allow_http, max_json_depth = opts.max_json_depth,
   })
   if not client then return nil, err end
   if mode == "cosocket" or (mode == "auto" and M.in_nginx()) then
