@@ -30,6 +30,7 @@ struct iothub_client {
   iothub_http **pool;           /* its handles, each with its own buffers */
   int pool_size, pool_cap;
   iothub_idgen ids;             /* request ids */
+  int json_depth;               /* max_json_depth */
   unsigned long signatures;
   unsigned long requests;
 };
@@ -131,6 +132,8 @@ int iothub_client_new(lua_State *L) {
   ho.user_agent = opt_string(L, opts, "user_agent", "lua-iothub");
   ho.max_response_size = (size_t)opt_number(L, opts, "max_response_size", 16 * 1024 * 1024, 1024);
   c->sas_ttl = (long long)opt_number(L, opts, "sas_ttl", 3600, 1);
+  c->json_depth = (int)opt_number(L, opts, "max_json_depth", IOTHUB_JSON_DEFAULT_DEPTH, 1);
+  if (c->json_depth > IOTHUB_JSON_MAX_DEPTH) luaL_error(L, "iothub: max_json_depth must be at most %d", IOTHUB_JSON_MAX_DEPTH);
   lua_getfield(L, opts, "allow_http");
   allow_http = lua_toboolean(L, -1);
   lua_pop(L, 1);
@@ -204,6 +207,7 @@ static int ensure_auth(iothub_client *c) {
 /* The request's headers (with this client's SAS, if it signs) and URL. */
 static int build_request(lua_State *L, iothub_client *c, iothub_request *r, iothub_buffer *url) {
   if (ensure_auth(c) != 0) return -1;
+  r->max_depth = c->json_depth;
   iothub_idgen_next(&c->ids, r->request_id);
   if (iothub_request_headers(L, r, c->auth.len ? c->auth.data : NULL) != 0) return -1;
   if (url && iothub_request_url(c->endpoint, r, url) != 0) {
@@ -259,7 +263,8 @@ static int client_request(lua_State *L) {
     return 2;
   }
   iothub_http_push_headers(L, &c->http);
-  return iothub_response_push(L, status, lua_gettop(L), c->http.body.data, c->http.body.len, r.request_id);
+  return iothub_response_push(L, status, lua_gettop(L), c->http.body.data, c->http.body.len, r.request_id,
+                              c->json_depth);
 }
 
 /* The pool of handles for concurrent requests, grown to `size`. */
@@ -427,12 +432,12 @@ static int client_decode(lua_State *L) {
   size_t len;
   long status;
   const char *body, *request_id;
-  check_open(L);
+  iothub_client *c = check_open(L);
   status = (long)luaL_checkinteger(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
   body = luaL_optlstring(L, 4, "", &len);
   request_id = luaL_optstring(L, 5, NULL);
-  return iothub_response_push(L, status, 3, body, len, request_id);
+  return iothub_response_push(L, status, 3, body, len, request_id, c->json_depth);
 }
 
 static unsigned long total_connections(const iothub_client *c) {
@@ -451,6 +456,21 @@ static int client_stats(lua_State *L) {
   lua_setfield(L, -2, "requests");
   lua_pushnumber(L, (lua_Number)total_connections(c));
   lua_setfield(L, -2, "connections");
+  return 1;
+}
+
+/* client:renew_auth() -> true when the client signs with a key: its cached
+ * token is dropped and the next request signs a new one (after a 401, in
+ * case the token expired on the service's clock). false for a ready
+ * SharedAccessSignature or a client without one. */
+static int client_renew_auth(lua_State *L) {
+  iothub_client *c = check_open(L);
+  int renewable = c->cs.key != NULL;
+  if (renewable) {
+    iothub_buffer_reset(&c->auth);
+    c->sas_expiry = 0;
+  }
+  lua_pushboolean(L, renewable);
   return 1;
 }
 
@@ -485,7 +505,7 @@ void iothub_client_init(lua_State *L) {
     { "prepare", client_prepare },
     { "decode", client_decode }, { "stats", client_stats },
     { "host", client_host }, { "close", client_close },
-    { "is_closed", client_is_closed }, { NULL, NULL },
+    { "is_closed", client_is_closed }, { "renew_auth", client_renew_auth }, { NULL, NULL },
   };
   if (luaL_newmetatable(L, IOTHUB_CLIENT_MT)) {
     lua_newtable(L);

@@ -193,7 +193,7 @@ static void parse_table(lua_State *L, int err, int t, int depth) {
 }
 
 static void parse_body(lua_State *L, int err, const char *body, size_t len, int depth) {
-  if (!iothub_json_decode(L, body, len, IOTHUB_JSON_RAW)) {
+  if (!iothub_json_decode(L, body, len, IOTHUB_JSON_RAW, 0)) {
     lua_pop(L, 1);
     if (depth == 0) {
       /* Not JSON: the first line of the text, as it came, is still useful. */

@@ -4,7 +4,21 @@
 #include <math.h>
 #include <string.h>
 
-#define DECODE_KEY "iothub.core.json_decode"
+#define DECODE_KEY "iothub.core.json_decode"       /* the default depth's */
+#define DECODERS_KEY "iothub.core.json_decoders"   /* other depths: depth -> decode */
+#define NEW_KEY "iothub.core.json_new"             /* cjson.safe.new */
+
+/* pcall'ed: pushes the decode function of a new private instance of
+ * cjson.safe limited to depth (integer at 1). */
+static int new_decoder(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, NEW_KEY);
+  lua_call(L, 0, 1);
+  lua_getfield(L, -1, "decode_max_depth");
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 0);
+  lua_getfield(L, -1, "decode");
+  return 1;
+}
 
 void iothub_json_init(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
@@ -14,13 +28,35 @@ void iothub_json_init(lua_State *L) {
   lua_pushliteral(L, "cjson.safe");
   lua_call(L, 1, 1);                          /* cjson.safe */
   lua_getfield(L, -1, "new");
-  lua_call(L, 0, 1);                          /* private instance */
-  lua_getfield(L, -1, "decode_max_depth");
+  lua_setfield(L, LUA_REGISTRYINDEX, NEW_KEY);
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, DECODERS_KEY);
+  lua_pushcfunction(L, new_decoder);
   lua_pushinteger(L, IOTHUB_JSON_DEFAULT_DEPTH);
-  lua_call(L, 1, 0);
-  lua_getfield(L, -1, "decode");
+  lua_call(L, 1, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
-  lua_pop(L, 2);
+}
+
+/* Pushes the decode function for max_depth, making it on first use; 0, or
+ * -1 with a message pushed instead. */
+static int push_decoder(lua_State *L, int max_depth) {
+  if (max_depth <= 0 || max_depth == IOTHUB_JSON_DEFAULT_DEPTH) {
+    lua_getfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
+    return 0;
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, DECODERS_KEY);
+  lua_rawgeti(L, -1, max_depth);
+  if (!lua_isfunction(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushcfunction(L, new_decoder);
+    lua_pushinteger(L, max_depth);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) { lua_remove(L, -2); return -1; }
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, max_depth);
+  }
+  lua_remove(L, -2);
+  return 0;
 }
 
 static int is_freeform_key(const char *k, size_t n) {
@@ -71,8 +107,8 @@ void iothub_json_fixup(lua_State *L, int idx, int freeform) {
   lua_pop(L, 1);
 }
 
-int iothub_json_decode(lua_State *L, const char *buf, size_t len, int mode) {
-  lua_getfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
+int iothub_json_decode(lua_State *L, const char *buf, size_t len, int mode, int max_depth) {
+  if (push_decoder(L, max_depth) != 0) return 0;
   lua_pushlstring(L, buf, len);
   if (lua_pcall(L, 1, 2, 0) != LUA_OK) return 0;   /* message on the stack */
   if (lua_isnil(L, -2)) {                          /* cjson.safe: nil, msg */

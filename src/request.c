@@ -101,13 +101,17 @@ int iothub_request_url(const char *endpoint, const iothub_request *r, iothub_buf
 }
 
 int iothub_response_push(lua_State *L, long status, int headers, const char *body, size_t len,
-                         const char *request_id) {
+                         const char *request_id, int max_depth) {
   if (status >= 200 && status < 300) {
     if (len == 0) lua_pushboolean(L, 1);
-    else if (!iothub_json_decode(L, body, len, IOTHUB_JSON_SCHEMA)) {
+    else if (!iothub_json_decode(L, body, len, IOTHUB_JSON_SCHEMA, max_depth)) {
       const char *why = lua_tostring(L, -1);
       iothub_error_push(L, "decode", NULL);
-      lua_pushfstring(L, "response is not valid JSON: %s", why ? why : "?");
+      if (why && strstr(why, "too many nested"))
+        lua_pushfstring(L, "response JSON nests deeper than max_json_depth (%d)",
+                        max_depth > 0 ? max_depth : IOTHUB_JSON_DEFAULT_DEPTH);
+      else
+        lua_pushfstring(L, "response is not valid JSON: %s", why ? why : "?");
       lua_setfield(L, -2, "message");
       lua_pushinteger(L, status);
       lua_setfield(L, -2, "status");
@@ -136,7 +140,8 @@ int iothub_transfer_push(lua_State *L, iothub_http *h, CURLcode rc, const iothub
     return 2;
   }
   iothub_http_push_headers(L, h);
-  nret = iothub_response_push(L, status, lua_gettop(L), h->body.data, h->body.len, r->request_id);
+  nret = iothub_response_push(L, status, lua_gettop(L), h->body.data, h->body.len, r->request_id,
+                              r->max_depth);
   lua_remove(L, -(nret + 1));             /* the header table under the results */
   return nret;
 }

@@ -22,6 +22,7 @@ typedef struct iothub_request {
   const char *body;
   size_t body_len;
   int headers;
+  int max_depth;                /* of the response's JSON (0: default) */
   char request_id[37];
   struct curl_slist *header_list;
 } iothub_request;
@@ -40,9 +41,10 @@ int iothub_request_headers(lua_State *L, iothub_request *r, const char *auth_lin
 int iothub_request_url(const char *endpoint, const iothub_request *r, iothub_buffer *url);
 
 /* Pushes `value, headers, status` (2xx) or `nil, err` for a response and
- * returns how many; headers is the absolute index of the header table. */
+ * returns how many; headers is the absolute index of the header table and
+ * max_depth the JSON nesting limit (0: the default). */
 int iothub_response_push(lua_State *L, long status, int headers, const char *body, size_t len,
-                         const char *request_id);
+                         const char *request_id, int max_depth);
 
 /* The same for a finished libcurl transfer on h (transport errors included);
  * leaves only the results on the stack. */

@@ -109,6 +109,7 @@ end
 function Client:close() return self.core:close() end
 function Client:is_closed() return self.core:is_closed() end
 function Client:host() return self.core:host() end
+function Client:renew_auth() return self.core:renew_auth() end
 
 mt.__tostring = function(self) return tostring(self.core) end
 

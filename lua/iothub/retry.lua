@@ -39,10 +39,10 @@ function M.delay(policy, n, err, rand)
   return d / 2 + d / 2 * (rand or random)()
 end
 
--- Runs call() (-> value, ... | nil, err) under the policy. env may give
+-- Runs call(...) (-> value, ... | nil, err) under the policy. env may give
 -- sleep, clock and random (for tests). The error returned is the last one,
 -- with err.attempts set.
-function M.run(policy, call, env)
+function M.run(policy, call, env, ...)
   policy = policy or M.ONCE
   local sleep = env and env.sleep or transport.sleep
   local clock = env and env.clock or core.monotonic
@@ -50,7 +50,7 @@ function M.run(policy, call, env)
   local attempt = 0
   while true do
     attempt = attempt + 1
-    local a, b, c = call()
+    local a, b, c = call(...)
     if a ~= nil then return a, b, c end
     local err = b
     if type(err) == "table" then err.attempts = attempt end
