@@ -5,14 +5,7 @@
 local retry = require("iothub.retry")
 local H = require("helpers")
 
--- A fake clock that moves only when the code under test sleeps.
-local function fake_env()
-  local env = { now = 0, sleeps = {} }
-  env.clock = function() return env.now end
-  env.sleep = function(s) env.sleeps[#env.sleeps + 1] = s; env.now = env.now + s end
-  env.random = function() return 1 end
-  return env
-end
+local fake_env = H.fake_env
 
 local function dead_hub(opts)
   local o = { endpoint = "https://127.0.0.1:1", connect_timeout = 1 }

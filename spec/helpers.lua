@@ -96,6 +96,25 @@ function H.requests() return H.control("GET", "requests") end
 function H.clear_requests() return H.control("DELETE", "requests") end
 function H.stats() return H.control("GET", "stats") end
 
+-- Scripts a fault on the emulator (see tools/emulator/README.md, "Fault
+-- injection"): { fault =, method =, path =, times =, skip =, ... }.
+function H.fault(f)
+  return H.control("POST", "faults", require("iothub.json").encode(f))
+end
+
+-- The faults scripted so far, each with its hit count.
+function H.faults() return H.control("GET", "faults").faults end
+
+-- A fake clock for a client's _env: it moves only when the code under test
+-- sleeps, the sleeps are recorded, and the jitter is always the full wait.
+function H.fake_env()
+  local fake = { now = 0, sleeps = {} }
+  fake.clock = function() return fake.now end
+  fake.sleep = function(s) fake.sleeps[#fake.sleeps + 1] = s; fake.now = fake.now + s end
+  fake.random = function() return 1 end
+  return fake
+end
+
 -- The emulator's clock: { speed =, advance =, device_seconds = } (any of them).
 function H.clock(settings)
   return H.control("POST", "clock", require("iothub.json").encode(settings or {}))

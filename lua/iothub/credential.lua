@@ -119,9 +119,7 @@ local function token_client(fname, opts, endpoint)
 end
 
 local function request_token(client, policy, method, target, headers, body)
-  local resp, err = retry.run(policy, function()
-    return transport.request(client, method, target, headers, body)
-  end)
+  local resp, err = retry.run(policy, transport.request, nil, client, method, target, headers, body)
   if not resp then return nil, auth_error(err) end
   return token_from(resp)
 end

@@ -3,14 +3,14 @@
 -- an empty table is an object (what the job schemas want), iothub.array()
 -- marks a table as an array (empty or not), iothub.null is JSON null,
 -- integers stay integers, and tables that are neither sequences nor string-
--- keyed objects, NaN, infinities and non-UTF-8-safe keys are refused.
+-- keyed objects, NaN, infinities and strings that are not UTF-8 are refused.
 local core = require("iothub.core")
 
 local M = {}
 
 local type, pairs, next, tostring, tonumber = type, pairs, next, tostring, tonumber
 local floor, huge = math.floor, math.huge
-local concat, format, byte, gsub = table.concat, string.format, string.byte, string.gsub
+local concat, format, byte, gsub, find = table.concat, string.format, string.byte, string.gsub, string.find
 local getmetatable, setmetatable, error = getmetatable, setmetatable, error
 local null = core.null
 
@@ -30,7 +30,14 @@ local function escape_char(c)
   return escapes[c] or format("\\u%04x", byte(c))
 end
 
-local function quote(s)
+local utf8_valid = core.utf8_valid
+
+-- s as a JSON string; path says where it sits when it is not valid UTF-8
+-- (the service would refuse the body with a less helpful 400).
+local function quote(s, path)
+  if find(s, "[\128-\255]") and not utf8_valid(s) then
+    error(format("string at %s is not valid UTF-8", path), 0)
+  end
   return '"' .. gsub(s, '[%c"\\]', escape_char) .. '"'
 end
 
@@ -83,7 +90,7 @@ local function encode_table(t, out, path, depth, seen)
       end
       if not first then out[#out + 1] = "," end
       first = false
-      out[#out + 1] = quote(k)
+      out[#out + 1] = quote(k, path)
       out[#out + 1] = ":"
       encode_value(v, out, path .. "." .. k, depth + 1, seen)
     end
@@ -94,7 +101,7 @@ end
 
 function encode_value(v, out, path, depth, seen)
   local tv = type(v)
-  if tv == "string" then out[#out + 1] = quote(v)
+  if tv == "string" then out[#out + 1] = quote(v, path)
   elseif tv == "number" then out[#out + 1] = number(v, path)
   elseif tv == "boolean" then out[#out + 1] = v and "true" or "false"
   elseif v == null then out[#out + 1] = "null"
