@@ -1,8 +1,9 @@
-"""The request pipeline: log the request, apply any artificial delay, route it."""
+"""The request pipeline: log the request, apply a scripted fault (faults.py) or
+any artificial delay, route it."""
 
 import time
 
-from . import aad, arm, control, service
+from . import aad, arm, control, faults, service
 from .routing import Router
 
 
@@ -14,10 +15,17 @@ def build_app(state):
     aad.register(router, state)
     arm.register(router, state)
 
-    def handle(request):
-        if not control.is_control(request.path):
-            state.record(request)
-            time.sleep(state.delay_for(request.path))
+    def route(request):
+        time.sleep(state.delay_for(request.path))
         return router.dispatch(request)
+
+    def handle(request):
+        if control.is_control(request.path):
+            return router.dispatch(request)
+        fault = state.faults.take(request)
+        state.record(request, fault)
+        if fault:
+            return faults.respond(fault, request, lambda: route(request))
+        return route(request)
 
     return handle

@@ -2,14 +2,16 @@
 
 Tests use it to reset the emulator, plant or remove jobs, add, change or
 remove devices, drive the emulated clock, read back the requests a client
-sent, slow routes down, and set, count or revoke the management plane's
-tokens. Every answer has a JSON body, so any client can drive it.
+sent, slow routes down, script faults (faults.py), and set, count or revoke
+the management plane's tokens. Every answer but DELETE /_emulator/faults
+(204) has a JSON body, so any client can drive it.
 """
 
 from .aad import MAX_TOKEN_LIFETIME
 from .arm import MAX_PAGE_SIZE as MAX_ARM_PAGE_SIZE
 from .errors import ServiceError
-from .routing import json_response
+from .faults import FaultError
+from .routing import Response, json_response
 
 PREFIX = "/_emulator/"
 MAX_DELAY_SECONDS = 600
@@ -116,6 +118,25 @@ def register(router, state):
             raise ServiceError("DeviceNotFound", "Device {} not registered".format(device_id))
         return json_response({"deleted": device_id})
 
+    def add_fault(request):
+        try:
+            return json_response({"id": state.faults.add(request.json())})
+        except FaultError as err:
+            raise _bad(str(err)) from None
+
+    def list_faults(request):
+        return json_response({"faults": state.faults.describe()})
+
+    def clear_faults(request):
+        state.faults.clear()
+        return Response(204)
+
+    def delete_fault(request, fault_id):
+        if not state.faults.clear(int(fault_id)):
+            raise ServiceError("ArgumentInvalid", "No fault {}".format(fault_id),
+                               shape=4, status=404)
+        return Response(204)
+
     def describe_aad():
         return {**state.tokens.counts(), "arm_page_size": state.arm_page_size}
 
@@ -151,6 +172,10 @@ def register(router, state):
     router.add("DELETE", r"/_emulator/requests", clear_requests)
     router.add("GET", r"/_emulator/stats", stats)
     router.add("POST", r"/_emulator/delay", delay)
+    router.add("POST", r"/_emulator/faults", add_fault)
+    router.add("GET", r"/_emulator/faults", list_faults)
+    router.add("DELETE", r"/_emulator/faults", clear_faults)
+    router.add("DELETE", r"/_emulator/faults/(\d+)", delete_fault)
     router.add("GET", r"/_emulator/aad", aad)
     router.add("POST", r"/_emulator/aad", aad)
     router.add("POST", r"/_emulator/aad/revoke", revoke)

@@ -59,23 +59,24 @@ def message_body(code, message):
             "ExceptionMessage": "Tracking ID:" + _tracking_id(_now())}
 
 
-def nested_body(code, message):
-    """Shape 2."""
+def nested_body(code, message, status=None):
+    """Shape 2. ``status`` defaults to the code's own HTTP status."""
     inner = json.dumps(message_body(code, message), separators=(",", ":"))
-    return message_body(code, "Error: {} {}".format(http_status(code), inner))
+    return message_body(code, "Error: {} {}".format(status or http_status(code), inner))
 
 
-def flat_body(code, message):
-    """Shape 4."""
+def flat_body(code, message, number=None):
+    """Shape 4. ``number`` defaults to the code's entry in CODES."""
     now = _now()
-    return {"errorCode": CODES[code], "trackingId": _tracking_id(now),
+    return {"errorCode": CODES[code] if number is None else number,
+            "trackingId": _tracking_id(now),
             "message": message,
             "timestampUtc": now.strftime("%Y-%m-%dT%H:%M:%S.%f0Z")}
 
 
-def escaped_body(code, message):
+def escaped_body(code, message, number=None):
     """Shape 3."""
-    flat = json.dumps(flat_body(code, message), separators=(",", ":"))
+    flat = json.dumps(flat_body(code, message, number), separators=(",", ":"))
     return {"Message": flat,
             "ExceptionMessage": "Tracking ID:" + _tracking_id(_now())}
 

@@ -47,6 +47,7 @@ class Response:
     body: bytes = b""
     headers: dict = field(default_factory=dict)
     log_note: str = ""  # for the verbose log; never sent
+    delivery: object = None  # faults.py: sends it its own way, fn(handler, response)
 
 
 def json_response(data, status=200, headers=None):

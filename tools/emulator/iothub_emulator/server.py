@@ -77,15 +77,29 @@ class Handler(BaseHTTPRequestHandler):
             self.rfile.readline(3)  # the CRLF after the chunk
 
     def _send(self, response):
+        try:
+            if response.delivery:
+                response.delivery(self, response)
+            else:
+                self.send_head(response, None if response.status == 204 else len(response.body))
+                self.wfile.write(response.body)
+        except OSError:  # the client hung up (a fault's stall, an oversize body...)
+            self.close_connection = True
+
+    def send_head(self, response, content_length=None):
+        """The status line and headers, x-ms-request-id and Content-Length
+        (unless the response has its own) included."""
         self.send_response(response.status)
+        names = {name.lower() for name in response.headers}
         for name, value in response.headers.items():
             self.send_header(name, value)
-        if not any(name.lower() == "x-ms-request-id" for name in response.headers):
+        if "x-ms-request-id" not in names:
             self.send_header("x-ms-request-id", str(uuid.uuid4()))
-        if response.status != 204:
-            self.send_header("Content-Length", str(len(response.body)))
+        if content_length is not None and "content-length" not in names:
+            self.send_header("Content-Length", str(content_length))
+        elif "content-length" in names:
+            self.close_connection = True  # it may not be the truth
         self.end_headers()
-        self.wfile.write(response.body)
 
     def log_request(self, code="-", size="-"):
         """Replaced by the single line do_request writes."""

@@ -1,7 +1,8 @@
 """Everything an emulator remembers: its planted jobs, the live hub (devices,
 created jobs, clock), the bearer tokens issued by the Azure AD and managed
-identity endpoints, the ARM page size, the request log, counters and the
-artificial delays set through the control API. Shared by request threads.
+identity endpoints, the ARM page size, the request log, counters, and the
+artificial delays and scripted faults set through the control API. Shared by
+request threads.
 
 Control API requests (under /_emulator/) are not logged or counted, so tests
 see only what the client under test sent.
@@ -14,6 +15,7 @@ from urllib.parse import unquote_plus
 from . import sas
 from .aad import TokenStore
 from .arm import DEFAULT_PAGE_SIZE
+from .faults import FaultStore
 from .hub import Hub
 from .jobs import JobStore
 from .seed import seeded_jobs
@@ -48,6 +50,7 @@ class EmulatorState:
         self.hub = Hub()
         self.tokens = TokenStore(self.hub.clock)
         self.arm_page_size = DEFAULT_PAGE_SIZE
+        self.faults = FaultStore()
         self._lock = threading.Lock()
         self._last_connection_id = 0  # never reset: ids stay unique for the process
         self._clear()
@@ -61,10 +64,11 @@ class EmulatorState:
 
     def reset(self):
         """Back to the seeded jobs and fleet, the clock at real time and speed 1,
-        with no created jobs, log, counters or delays."""
+        with no created jobs, log, counters, delays or faults."""
         self.jobs.replace_all(self._seed)
         self.hub.reset()
         self.tokens.reset()
+        self.faults.clear()
         self.arm_page_size = DEFAULT_PAGE_SIZE
         with self._lock:
             self._clear()
@@ -76,7 +80,7 @@ class EmulatorState:
             self._accepted += 1
             return self._last_connection_id
 
-    def record(self, request):
+    def record(self, request, fault=None):
         headers = dict(request.headers)
         if "authorization" in headers:
             headers["authorization"] = _auth_summary(headers["authorization"])
@@ -91,6 +95,9 @@ class EmulatorState:
                     if request.body else None,
             "connection": request.connection,
         }
+        if fault is not None:
+            entry["fault"] = fault.kind
+            entry["fault_id"] = fault.id
         with self._lock:
             self._log.append(entry)
             self._requests += 1
