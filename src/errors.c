@@ -117,6 +117,15 @@ static void set_error_code(lua_State *L, int err, long long code) {
   lua_setfield(L, err, "error_code");
 }
 
+/* Whether the number at idx converts to a long long: converting a double out
+ * of its range (an error code of 1e300 in a body) is undefined behaviour. */
+static int is_code(lua_State *L, int idx) {
+  lua_Number n;
+  if (lua_type(L, idx) != LUA_TNUMBER) return 0;
+  n = lua_tonumber(L, idx);
+  return n >= -9223372036854775808.0 && n < 9223372036854775808.0;
+}
+
 /* A string field of table t, or NULL. */
 static const char *str_field(lua_State *L, int t, const char *field, size_t *n) {
   const char *s = NULL;
@@ -164,7 +173,7 @@ static void parse_table(lua_State *L, int err, int t, int depth) {
   if ((s = str_field(L, t, "ExceptionMessage", &n))) set_tracking_from_text(L, err, s, n);
   /* Shape 4 (flat) and ARM ErrorDetails. */
   lua_getfield(L, t, "errorCode");
-  if (lua_type(L, -1) == LUA_TNUMBER) set_error_code(L, err, (long long)lua_tonumber(L, -1));
+  if (is_code(L, -1)) set_error_code(L, err, (long long)lua_tonumber(L, -1));
   lua_pop(L, 1);
   if ((s = str_field(L, t, "trackingId", &n))) iothub_error_set_str(L, err, "tracking_id", s, n);
   if ((s = str_field(L, t, "code", &n))) iothub_error_set_str(L, err, "code", s, n);
@@ -178,7 +187,7 @@ static void parse_table(lua_State *L, int err, int t, int depth) {
   lua_getfield(L, t, "error_codes");                  /* AAD: [7000215] */
   if (lua_istable(L, -1)) {
     lua_rawgeti(L, -1, 1);
-    if (lua_type(L, -1) == LUA_TNUMBER) set_error_code(L, err, (long long)lua_tonumber(L, -1));
+    if (is_code(L, -1)) set_error_code(L, err, (long long)lua_tonumber(L, -1));
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
