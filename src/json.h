@@ -1,8 +1,11 @@
-/* json.h: JSON text to Lua values through a private lua-cjson instance, with
- * the project's rules applied in one walk afterwards: JSON null becomes nil in
- * schema fields and stays iothub.null (cjson's null) inside free-form objects
- * (payload, tags, desired, reported), and on Lua 5.3+ integral numbers become
- * Lua integers (lua-cjson 2.1.0 decodes every number as a float). */
+/* json.h: JSON text to Lua values, in one pass that applies the project's
+ * rules while it builds the tables: JSON null becomes nil in schema fields
+ * and stays iothub.null (the NULL lightuserdata, cjson's null) inside
+ * free-form objects (payload, tags, desired, reported, at any depth below
+ * them) and in arrays, and on Lua 5.3+ integral numbers with |n| <= 2^53
+ * become Lua integers. Strict RFC 8259 (no NaN, Infinity, leading zeros,
+ * bare control characters or trailing text); number parsing does not
+ * depend on the C locale. */
 #ifndef IOTHUB_JSON_H
 #define IOTHUB_JSON_H
 
@@ -16,21 +19,18 @@
 #define IOTHUB_JSON_SCHEMA 1   /* the REST schema rules above */
 
 #define IOTHUB_JSON_DEFAULT_DEPTH 128
-#define IOTHUB_JSON_MAX_DEPTH 1000     /* the fix-up walk recurses in C */
+#define IOTHUB_JSON_MAX_DEPTH 1000     /* the decoder recurses in C */
 
-/* Loads cjson.safe, makes a private instance with the default nesting limit
- * and keeps its decode function in the registry. Raises if lua-cjson is not
- * installed (only ever called from luaopen). Idempotent. */
+/* Nothing to set up any more (the decoder needs no Lua module); kept so
+ * luaopen's sequence of inits stays the same. */
 void iothub_json_init(lua_State *L);
 
-/* Decodes buf, refusing nesting deeper than max_depth (0: the default): on
- * success pushes the value and returns 1; on failure pushes a message string
- * and returns 0. Never raises (except out of memory). */
+/* Decodes buf, refusing nesting deeper than max_depth (0: the default; at
+ * most IOTHUB_JSON_MAX_DEPTH): on success pushes the value and returns 1; on
+ * failure pushes a message ("<what> at offset <n>"; nesting beyond
+ * max_depth says "too many nested") and returns 0. Never raises, except
+ * out of memory (or with the caller's Lua stack already exhausted). */
 int iothub_json_decode(lua_State *L, const char *buf, size_t len, int mode, int max_depth);
-
-/* Applies the schema rules to the table at idx (freeform: inside a free-form
- * object already). Exposed for transports that decode elsewhere. */
-void iothub_json_fixup(lua_State *L, int idx, int freeform);
 
 #pragma GCC visibility pop
 
