@@ -300,8 +300,8 @@ def _job_id(request):
     return "x"
 
 
-def _job_like(request, status="completed"):
-    return {"jobId": _job_id(request), "type": "scheduleDeviceMethod", "status": status,
+def _job_like(request):
+    return {"jobId": _job_id(request), "type": "scheduleDeviceMethod", "status": "completed",
             "queryCondition": "*", "createdTime": "2026-11-23T10:00:00Z",
             "startTime": "2026-11-23T10:00:00Z", "endTime": "2026-11-23T10:01:00Z",
             "maxExecutionTimeInSeconds": 3600,
