@@ -28,35 +28,40 @@ int iothub_error_transient(long status, long long error_code) {
          status == 503 || status == 504;
 }
 
-/* One readable line: "iothub: http 404 JobNotFound (404002): text [request_id=..]" */
+/* One readable line: "iothub: http 404 JobNotFound (404002): text [request_id=..]"
+ * Nothing may sit above a luaL_Buffer when it adds (it grows in a box at the
+ * top of the stack), so each value read is added with luaL_addvalue, and the
+ * message, copied byte by byte, is read before the buffer starts. */
 static int error_tostring(lua_State *L) {
   luaL_Buffer b;
   const char *fields[] = { "request_id", "tracking_id" };
-  size_t i;
+  const char *m = NULL;
+  size_t i, n = 0;
+  lua_settop(L, 1);
+  lua_getfield(L, 1, "message");              /* 2: keeps m alive */
+  if (lua_isstring(L, 2)) m = lua_tolstring(L, 2, &n);
   luaL_buffinit(L, &b);
   luaL_addstring(&b, "iothub ");
   lua_getfield(L, 1, "kind");
-  luaL_addstring(&b, lua_isstring(L, -1) ? lua_tostring(L, -1) : "unknown");
-  lua_pop(L, 1);
+  if (!lua_isstring(L, -1)) { lua_pop(L, 1); lua_pushliteral(L, "unknown"); }
+  luaL_addvalue(&b);
   luaL_addstring(&b, " error");
   lua_getfield(L, 1, "status");
-  if (lua_isnumber(L, -1)) { luaL_addstring(&b, " "); luaL_addvalue(&b); } else lua_pop(L, 1);
+  if (lua_isnumber(L, -1)) { lua_pushliteral(L, " "); lua_insert(L, -2); lua_concat(L, 2); luaL_addvalue(&b); }
+  else lua_pop(L, 1);
   lua_getfield(L, 1, "code");
-  if (lua_isstring(L, -1)) { luaL_addstring(&b, " "); luaL_addvalue(&b); } else lua_pop(L, 1);
+  if (lua_isstring(L, -1)) { lua_pushliteral(L, " "); lua_insert(L, -2); lua_concat(L, 2); luaL_addvalue(&b); }
+  else lua_pop(L, 1);
   lua_getfield(L, 1, "error_code");
   if (lua_isnumber(L, -1)) {
     lua_pushfstring(L, " (%s)", lua_tostring(L, -1));
     lua_remove(L, -2);
     luaL_addvalue(&b);
   } else lua_pop(L, 1);
-  lua_getfield(L, 1, "message");
-  if (lua_isstring(L, -1)) {
-    size_t n, j;
-    const char *m = lua_tolstring(L, -1, &n);
+  if (m) {
     luaL_addstring(&b, ": ");
-    for (j = 0; j < n; j++) luaL_addchar(&b, (m[j] == '\n' || m[j] == '\r') ? ' ' : m[j]);
+    for (i = 0; i < n; i++) luaL_addchar(&b, (m[i] == '\n' || m[i] == '\r') ? ' ' : m[i]);
   }
-  lua_pop(L, 1);
   for (i = 0; i < 2; i++) {
     lua_getfield(L, 1, fields[i]);
     if (lua_isstring(L, -1)) {
