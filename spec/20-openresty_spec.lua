@@ -325,4 +325,60 @@ describe("OpenResty (iothub through cosockets in nginx)", function()
     local r = get("/job?id=fixture-method-1")
     assert.are.same({ 1, core.null, "x" }, r.job.cloudToDeviceMethod.payload.list)
   end)
+
+  describe("faults through cosockets", function()
+    local JOB_PATH = "/jobs/v2/fixture-twin-1"
+    local function faulty(query)
+      return get("/faulty?id=fixture-twin-1&" .. (query or ""))
+    end
+
+    it("retries a 503 burst and a reset mid-body, then succeeds", function()
+      H.fault { fault = "error", path = JOB_PATH, status = 503, times = 2 }
+      H.fault { fault = "reset", path = JOB_PATH }
+      local r = faulty("attempts=4")
+      assert.is_nil(r.error)
+      assert.are.equal("fixture-twin-1", r.job_id)
+      assert.are.equal(4, r.stats.cosocket_requests)
+    end)
+
+    it("reports resets, short bodies and closes as lost connections", function()
+      for _, f in ipairs { "reset", "truncate", "close" } do
+        H.reset()
+        H.fault { fault = f, path = JOB_PATH, times = 0 }
+        local r = faulty()
+        assert.are.equal("transport", r.error.kind, f)
+        assert.are.equal("ConnectionLost", r.error.code, f)
+      end
+    end)
+
+    it("times out a stalled answer", function()
+      H.fault { fault = "stall", path = JOB_PATH, seconds = 2 }
+      local r = faulty("timeout=0.3")
+      assert.are.equal("timeout", r.error.kind)
+    end)
+
+    it("cuts off oversized bodies, with or without a Content-Length", function()
+      for _, chunked in ipairs { false, true } do
+        H.reset()
+        H.fault { fault = "oversize", path = JOB_PATH, bytes = 2 * 1024 * 1024, chunked = chunked }
+        local r = faulty("max_response_size=65536")
+        assert.are.equal("ResponseTooLarge", r.error.code)
+      end
+    end)
+
+    it("gives decode errors for broken and too deep JSON", function()
+      H.fault { fault = "malformed_json", path = JOB_PATH }
+      assert.are.equal("decode", faulty().error.kind)
+      H.fault { fault = "deep_nesting", path = JOB_PATH, depth = 300 }
+      local r = faulty("max_json_depth=200")
+      assert.truthy(r.error.message:find("max_json_depth (200)", 1, true))
+    end)
+
+    it("re-signs once after a 401", function()
+      H.fault { fault = "error", path = JOB_PATH, status = 401, shape = 1, code = "IotHubUnauthorizedAccess" }
+      local r = faulty()
+      assert.is_nil(r.error)
+      assert.are.equal(2, r.stats.signatures)
+    end)
+  end)
 end)
