@@ -2,6 +2,7 @@
 #include "errors.h"
 #include "json.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -232,12 +233,12 @@ static void set_retry_after(lua_State *L, int err, int headers) {
       (s = header(L, headers, "x-ms-retry-after-ms", &n))) {
     char *end;
     double ms = strtod(s, &end);
-    if (end != s && ms >= 0) seconds = ms / 1000.0;
+    if (end != s && ms >= 0 && isfinite(ms)) seconds = ms / 1000.0;   /* not "1e999", "inf" */
   }
   if (seconds < 0 && (s = header(L, headers, "retry-after", &n))) {
     char *end;
     double v = strtod(s, &end);
-    if (end != s && *end == '\0' && v >= 0) seconds = v;
+    if (end != s && *end == '\0' && v >= 0 && isfinite(v)) seconds = v;
     else {
       time_t at = curl_getdate(s, NULL);   /* an HTTP date */
       if (at != (time_t)-1) seconds = difftime(at, time(NULL)) > 0 ? difftime(at, time(NULL)) : 0;
