@@ -62,6 +62,7 @@ double iothub_monotonic(void) { return clock_seconds(CLOCK_MONOTONIC); }
 void iothub_sleep(double seconds) {
   struct timespec ts;
   if (!(seconds > 0)) return;
+  if (seconds > 1e9) seconds = 1e9;   /* (time_t) of inf or 1e300 is undefined; 31 years */
   ts.tv_sec = (time_t)seconds;
   ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
