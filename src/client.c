@@ -87,6 +87,9 @@ static double opt_number(lua_State *L, int opts, const char *name, double def, d
     if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "iothub: option '%s' must be a number", name);
     v = lua_tonumber(L, -1);
     if (!(v >= min)) luaL_error(L, "iothub: option '%s' must be >= %f", name, min);
+    /* Callers convert to integers, undefined for inf or 1e300: 1e9 (s, bytes)
+     * is beyond any use and fits them all. */
+    if (v > 1e9) v = 1e9;
   }
   lua_pop(L, 1);
   return v;
