@@ -171,7 +171,9 @@ static int loop_poll(lua_State *L) {
   curl_multi_perform(lp->multi, &still);
   n = collect(L, lp, results, n);
   if (n == 0 && timeout > 0) {
-    /* Waits for activity or the timeout; with no transfer it just sleeps. */
+    /* Waits for activity or the timeout; with no transfer it just sleeps.
+     * At most 1e6 s at a time: the int milliseconds must not overflow. */
+    if (timeout > 1e6) timeout = 1e6;
     curl_multi_poll(lp->multi, NULL, 0, (int)(timeout * 1000 + 0.5), NULL);
     curl_multi_perform(lp->multi, &still);
     n = collect(L, lp, results, n);
