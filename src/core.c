@@ -20,11 +20,16 @@ static int core_sas_token(lua_State *L) {
   size_t klen, key_len;
   const char *key_b64 = luaL_checklstring(L, 1, &klen);
   const char *resource = luaL_checkstring(L, 2);
-  long long expiry = (long long)luaL_checknumber(L, 3);
+  lua_Number se = luaL_checknumber(L, 3);
   const char *policy = luaL_checkstring(L, 4);
-  unsigned char *key = iothub_base64_decode(key_b64, klen, &key_len);
+  unsigned char *key;
   iothub_buffer token = {0};
+  long long expiry;
   int rc;
+  /* Converting a double beyond long long's range is undefined behaviour. */
+  luaL_argcheck(L, se > -1e15 && se < 1e15, 3, "expiry out of range");
+  expiry = (long long)se;
+  key = iothub_base64_decode(key_b64, klen, &key_len);
   if (key == NULL) return luaL_argerror(L, 1, "key is not valid base64");
   rc = iothub_sas_token(&token, key, key_len, resource, expiry, policy);
   OPENSSL_cleanse(key, key_len);
