@@ -21,7 +21,7 @@ incdir_luajit := /usr/include/luajit-2.1
 MODULES := $(foreach l,$(LUAS),$(BUILD)/$(l)/iothub/core.so)
 EMBED_HOST := $(BUILD)/embed/iothub-embed-host
 
-.PHONY: all deps test demo bench lint clean check-rock embed
+.PHONY: all deps test demo bench lint clean check-rock embed asan valgrind fuzz
 all: $(MODULES) $(EMBED_HOST)
 
 embed: $(EMBED_HOST)
@@ -71,6 +71,60 @@ lint: deps
 
 check-rock: deps
 	@tools/with-emulator tools/check-rock
+
+# The reliability checks; any sanitizer, memcheck or fuzzer finding fails them.
+#   make asan      the suite on ASAN_LUAS (all four), the core built with ASan
+#                  and UBSan, the stock interpreters with libasan preloaded
+#                  (tools/run-asan)
+#   make valgrind  the suite on VALGRIND_LUAS (lua5.4) under memcheck
+#                  (tools/run-valgrind)
+#   make fuzz      each libFuzzer harness in fuzz/ for FUZZ_SECONDS (60) s
+#                  (tools/run-fuzz, fuzz/README.md)
+SAN_CC        ?= gcc
+SAN_FLAGS     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \
+                 -fno-sanitize-recover=all
+ASAN_LUAS     ?= $(LUAS)
+VALGRIND_LUAS ?= lua5.4
+FUZZ_CC       ?= clang
+FUZZ_SECONDS  ?= 60
+FUZZ_FLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+                 -fno-sanitize-recover=undefined
+FUZZERS       := connstr json errors
+ASAN_MODULES  := $(foreach l,$(ASAN_LUAS),$(BUILD)/asan/$(l)/iothub/core.so)
+FUZZ_BINS     := $(foreach f,$(FUZZERS),$(BUILD)/fuzz/fuzz_$(f))
+export SAN_CC FUZZ_SECONDS
+
+# Both link with -z nodelete: lua_close's dlclose leaves the core (and so
+# libcurl and OpenSSL) mapped, so the leak checks at exit can name its
+# functions, and what libcurl's global init keeps stays reachable instead of
+# turning into leaks when libcurl is unmapped.
+$(BUILD)/asan/%/iothub/core.so: $(SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(SAN_FLAGS) $(WARN) $(DEFS) -I$(incdir_$*) $(CURL_CFLAGS) -shared -Wl,-z,nodelete \
+	  -o $@ $(SRCS) $(LIBS)
+
+$(BUILD)/valgrind/%/iothub/core.so: $(SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) -I$(incdir_$*) $(CURL_CFLAGS) -shared -Wl,-z,nodelete \
+	  -o $@ $(SRCS) $(LIBS)
+
+# Harnesses link the whole core and Lua 5.4.
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_lua.h $(SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(WARN) -std=c99 -D_POSIX_C_SOURCE=200809L -I$(incdir_lua5.4) -Isrc \
+	  $(CURL_CFLAGS) -o $@ $< $(SRCS) -llua5.4 $(LIBS) -ldl
+
+asan: deps
+	@$(MAKE) --no-print-directory $(ASAN_MODULES)
+	@tools/with-emulator tools/run-asan $(ASAN_LUAS)
+
+valgrind: deps
+	@$(MAKE) --no-print-directory $(foreach l,$(VALGRIND_LUAS),$(BUILD)/valgrind/$(l)/iothub/core.so)
+	@tools/with-emulator tools/run-valgrind $(VALGRIND_LUAS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@tools/run-fuzz $(FUZZERS)
 
 clean:
 	rm -rf $(BUILD)
