@@ -1,5 +1,5 @@
--- lua-iothub: Azure IoT Hub jobs client (C core on libcurl, OpenSSL and
--- lua-cjson, with a thin Lua wrapper). On Debian build it with:
+-- lua-iothub: Azure IoT Hub jobs client (C core on libcurl and OpenSSL with
+-- its own JSON decoder, and a thin Lua wrapper). On Debian build it with:
 --   luarocks make --deps-mode=none CURL_INCDIR=/usr/include/x86_64-linux-gnu
 rockspec_format = "3.0"
 package = "lua-iothub"
@@ -10,7 +10,7 @@ source = {
 description = {
   summary = "Azure IoT Hub jobs client: read, query and page scheduled jobs",
   detailed = [[
-A C core (libcurl, OpenSSL shared access signatures, lua-cjson) with a thin
+A C core (libcurl, OpenSSL shared access signatures, a one-pass JSON decoder) with a thin
 Lua wrapper: job reads, paged job queries, status predicates and times, with
 errors as tables. Bundles a local IoT Hub emulator for tests.]],
   license = "MIT",
@@ -18,7 +18,6 @@ errors as tables. Bundles a local IoT Hub emulator for tests.]],
 }
 dependencies = {
   "lua >= 5.1, < 5.5",
-  "lua-cjson >= 2.1.0",
 }
 external_dependencies = {
   CURL = { header = "curl/curl.h", library = "curl" },
