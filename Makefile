@@ -76,7 +76,7 @@ check-rock: deps
 #   make asan      the suite on ASAN_LUAS (all four), the core built with ASan
 #                  and UBSan, the stock interpreters with libasan preloaded
 #                  (tools/run-asan)
-#   make valgrind  the suite on VALGRIND_LUAS (lua5.4) under memcheck
+#   make valgrind  the suite on VALGRIND_LUAS (all four) under memcheck
 #                  (tools/run-valgrind)
 #   make fuzz      each libFuzzer harness in fuzz/ for FUZZ_SECONDS (60) s
 #                  (tools/run-fuzz, fuzz/README.md)
@@ -84,7 +84,7 @@ SAN_CC        ?= gcc
 SAN_FLAGS     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \
                  -fno-sanitize-recover=all
 ASAN_LUAS     ?= $(LUAS)
-VALGRIND_LUAS ?= lua5.4
+VALGRIND_LUAS ?= $(LUAS)
 FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 60
 FUZZ_FLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
