@@ -115,11 +115,11 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_lua.h $(SRCS) $(HDRS)
 	  $(CURL_CFLAGS) -o $@ $< $(SRCS) -llua5.4 $(LIBS) -ldl
 
 asan: deps
-	@$(MAKE) --no-print-directory $(ASAN_MODULES)
+	@$(MAKE) --no-print-directory all $(ASAN_MODULES)
 	@tools/with-emulator tools/run-asan $(ASAN_LUAS)
 
 valgrind: deps
-	@$(MAKE) --no-print-directory $(foreach l,$(VALGRIND_LUAS),$(BUILD)/valgrind/$(l)/iothub/core.so)
+	@$(MAKE) --no-print-directory all $(foreach l,$(VALGRIND_LUAS),$(BUILD)/valgrind/$(l)/iothub/core.so)
 	@tools/with-emulator tools/run-valgrind $(VALGRIND_LUAS)
 
 fuzz: deps
