@@ -53,6 +53,15 @@ describe("iothub.service", function()
     assert.has_error(function() iothub.service(H.connection_string, "opts") end)
   end)
 
+  it("accepts huge numbers in options without undefined behaviour (capped)", function()
+    local hub = H.hub { timeout = math.huge, connect_timeout = 1e300, max_response_size = math.huge,
+      sas_ttl = 1e300, retry = { attempts = 2, deadline = math.huge } }
+    local job, err = hub:get_job("fixture-twin-1")
+    assert.is_truthy(job, tostring(err))
+    hub:close()
+    assert.has_error(function() require("iothub.core").sas_token("a2V5", "h", math.huge, "p") end)
+  end)
+
   it("rejects an untrusted certificate with a transport error", function()
     local hub = assert(iothub.service(H.connection_string, { endpoint = H.url }))
     local job, err = hub:get_job("fixture-twin-1")

@@ -101,6 +101,32 @@ describe("error bodies", function()
     assert.are.equal("iothub http error 404 JobNotFound (404002): gone really [request_id=r-9] [tracking_id=t]", tostring(err))
   end)
 
+  it("prints errors with messages around 1 KB (a text 5xx page)", function()
+    for size = 900, 1100, 7 do
+      local err = from(500, {}, ("x"):rep(size))
+      local text = tostring(err)
+      assert.is_truthy(text:find("iothub http error 500", 1, true))
+      assert.is_truthy(#text > 100)
+    end
+  end)
+
+  it("ignores numbers out of range: an infinite retry hint, an error code of 1e300", function()
+    assert.is_nil(from(503, { ["retry-after"] = "inf" }, "").retry_after)
+    assert.is_nil(from(503, { ["retry-after-ms"] = "1e999" }, "").retry_after)
+    local err = from(400, {}, '{"errorCode":1e300,"message":"m"}')
+    assert.is_nil(err.error_code)
+    assert.are.equal("m", err.message)
+    err = from(400, {}, '{"error":"invalid_request","error_codes":[1e300]}')
+    assert.is_nil(err.error_code)
+  end)
+
+  it("reads headers raw, so a table with an __index cannot hand out a string nothing holds", function()
+    local headers = setmetatable({}, { __index = function(_, k) return ("v-" .. k):rep(50) end })
+    local err = from(503, headers, "")
+    assert.is_nil(err.request_id)
+    assert.is_nil(err.retry_after)
+  end)
+
   it("survives deep nesting and odd bodies without raising", function()
     for _, body in ipairs { string.rep("[", 5000), '"just a string"', "null", "42", '{"Message":42}',
                             '{"Message":"{\\"Message\\":\\"{}\\"}"}', '{"error":[]}' } do

@@ -135,9 +135,13 @@ static int is_code(lua_State *L, int idx) {
 /* A string field of table t, or NULL. */
 static const char *str_field(lua_State *L, int t, const char *field, size_t *n) {
   const char *s = NULL;
-  lua_getfield(L, t, field);
+  /* A raw read: the string is then one t holds, so s stays valid after the
+   * pop (an __index could hand out a fresh string nothing keeps alive).
+   * Header tables have lowercase names, so no case-folding __index is needed. */
+  lua_pushstring(L, field);
+  lua_rawget(L, t);
   if (lua_type(L, -1) == LUA_TSTRING) s = lua_tolstring(L, -1, n);
-  lua_pop(L, 1);      /* still referenced by t, so s stays valid */
+  lua_pop(L, 1);
   return s;
 }
 
