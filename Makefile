@@ -21,7 +21,7 @@ incdir_luajit := /usr/include/luajit-2.1
 MODULES := $(foreach l,$(LUAS),$(BUILD)/$(l)/iothub/core.so)
 EMBED_HOST := $(BUILD)/embed/iothub-embed-host
 
-.PHONY: all deps test demo bench lint clean check-rock embed asan valgrind fuzz
+.PHONY: all deps test demo bench lint clean check-rock embed asan valgrind fuzz soak
 all: $(MODULES) $(EMBED_HOST)
 
 embed: $(EMBED_HOST)
@@ -125,6 +125,12 @@ valgrind: deps
 fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)
 	@tools/run-fuzz $(FUZZERS)
+
+# make soak: SOAK_CALLS (100000) calls through one client against the
+# emulator with faults mixed in; RSS at start and end, outcomes by kind.
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@tools/with-emulator tools/run-soak
 
 clean:
 	rm -rf $(BUILD)
