@@ -4,7 +4,8 @@
 --
 --   lua5.4 bench/callgrind_get_job.lua MODE COUNT
 -- MODE: get_job (hub:get_job), query (hub:query_jobs{page_size=100}, the
--- 100-job page), cjson (bare cjson.decode of the page fixture's bytes).
+-- 100-job page), get_jobs (hub:get_jobs of 16 ids at concurrency 16, per
+-- batch), cjson (bare cjson.decode of the page fixture's bytes).
 -- Every mode makes the client and runs the same 20-call warm-up first.
 -- Environment as for bench/client.lua (BENCH_URL, BENCH_CA, BENCH_PAGE).
 local iothub = require("iothub")
@@ -23,6 +24,10 @@ if mode == "get_job" then
   work = function() assert(hub:get_job("bench-job")) end
 elseif mode == "query" then
   work = function() assert(hub:query_jobs { page_size = 100 }) end
+elseif mode == "get_jobs" then            -- COUNT is in batches of 16 ids
+  local ids = {}
+  for i = 1, 16 do ids[i] = "bench-" .. i end
+  work = function() hub:get_jobs(ids, { concurrency = 16 }) end
 elseif mode == "cjson" then
   local decode = cjson.decode
   work = function() decode(body) end

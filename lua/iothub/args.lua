@@ -2,7 +2,7 @@
 -- Programmer errors raise (with the caller's position); see API.md.
 local M = {}
 
-local type, pairs, error, tostring, format = type, pairs, error, tostring, string.format
+local type, pairs, error, tostring, format, find = type, pairs, error, tostring, string.format, string.find
 local utf8_valid = require("iothub.core").utf8_valid
 
 -- Raises "iothub.<fname>: <message>" at the public caller's level.
@@ -63,15 +63,15 @@ function M.id(fname, id, what)
   if #id > M.MAX_ID_LENGTH then
     error(format("iothub.%s: %s is %d bytes long; the limit is %d", fname, what, #id, M.MAX_ID_LENGTH), 3)
   end
-  local bad = id:find("%c")
+  -- One scan for the common case: printable ASCII only.
+  if not find(id, "[%c\128-\255]") then return id end
+  local bad = find(id, "%c")
   if bad then
     error(format("iothub.%s: %s has a control character (byte %d at %d)", fname, what, id:byte(bad), bad), 3)
   end
-  if id:find("[\128-\255]") then
-    local ok, at = utf8_valid(id)
-    if not ok then
-      error(format("iothub.%s: %s is not valid UTF-8 (byte %d)", fname, what, at), 3)
-    end
+  local ok, at = utf8_valid(id)
+  if not ok then
+    error(format("iothub.%s: %s is not valid UTF-8 (byte %d)", fname, what, at), 3)
   end
   return id
 end
