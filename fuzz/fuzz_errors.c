@@ -105,21 +105,6 @@ static void check_error(lua_State *L, int err, long status) {
   lua_pop(L, 1);
 }
 
-/* A client that never connects: client:decode does no I/O. */
-static void push_client(lua_State *L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, "fuzz.client");
-  if (!lua_isnil(L, -1)) return;
-  lua_pop(L, 1);
-  fuzz_core_fn(L, "client");
-  lua_pushnil(L);
-  lua_newtable(L);
-  lua_pushliteral(L, "https://fuzz.invalid");
-  lua_setfield(L, -2, "endpoint");
-  FUZZ_CHECK(fuzz_pcall(L, 2, "core.client") == 1 && lua_isuserdata(L, -1), "a client");
-  lua_pushvalue(L, -1);
-  lua_setfield(L, LUA_REGISTRYINDEX, "fuzz.client");
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lua_State *L = fuzz_state();
   int top = lua_gettop(L), headers, n, c;
@@ -138,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   /* Statuses outside 2xx only: a 2xx goes to the JSON decoder instead. */
   if (status < 200 || status >= 300) {
-    push_client(L);
+    fuzz_push_client(L);
     c = lua_gettop(L);
     lua_getfield(L, c, "decode");
     lua_pushvalue(L, c);

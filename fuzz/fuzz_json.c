@@ -93,24 +93,9 @@ static int run_decode(lua_State *L, const char *s, size_t len, int mode, int dep
   return ok;
 }
 
-/* A client that never connects: client:decode does no I/O. */
-static void push_client(lua_State *L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, "fuzz.client");
-  if (!lua_isnil(L, -1)) return;
-  lua_pop(L, 1);
-  fuzz_core_fn(L, "client");
-  lua_pushnil(L);
-  lua_newtable(L);
-  lua_pushliteral(L, "https://fuzz.invalid");
-  lua_setfield(L, -2, "endpoint");
-  FUZZ_CHECK(fuzz_pcall(L, 2, "core.client") == 1 && lua_isuserdata(L, -1), "a client");
-  lua_pushvalue(L, -1);
-  lua_setfield(L, LUA_REGISTRYINDEX, "fuzz.client");
-}
-
 static void check_client_decode(lua_State *L, const char *s, size_t len, int schema_ok) {
   int n, c;
-  push_client(L);
+  fuzz_push_client(L);
   c = lua_gettop(L);
   lua_getfield(L, c, "decode");
   lua_pushvalue(L, c);

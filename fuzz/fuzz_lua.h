@@ -64,6 +64,22 @@ static inline void fuzz_core_fn(lua_State *L, const char *name) {
   FUZZ_CHECK(lua_isfunction(L, -1), name);
 }
 
+/* Pushes the process's client that never connects (client:decode does
+ * no I/O), made on first use. */
+static inline void fuzz_push_client(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, "fuzz.client");
+  if (!lua_isnil(L, -1)) return;
+  lua_pop(L, 1);
+  fuzz_core_fn(L, "client");
+  lua_pushnil(L);
+  lua_newtable(L);
+  lua_pushliteral(L, "https://fuzz.invalid");
+  lua_setfield(L, -2, "endpoint");
+  FUZZ_CHECK(fuzz_pcall(L, 2, "core.client") == 1 && lua_isuserdata(L, -1), "a client");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "fuzz.client");
+}
+
 /* Whether the string at idx contains needle[0..n). */
 static inline int fuzz_contains(lua_State *L, int idx, const char *needle, size_t n) {
   size_t len, i;
