@@ -3,17 +3,22 @@
 A test adds rules through ``POST /_emulator/faults``; each non-control
 request takes the first rule that matches it (method, raw path prefix) and
 still has uses left. The rule turns the request into an error answer, a
-broken body, a stall, or a connection closed, truncated or reset mid-body.
-Kinds that need the real answer run the request through the normal routes
-first. How a response leaves the socket (``deliver_*``) is decided here and
-carried out on the connection's handler (server.py).
+broken body, a stall, or a connection closed, truncated or reset mid-body;
+or it delivers the real answer framed in a legal but unusual way (chunked,
+dripped a byte at a time, HTTP/1.0, ended by a close, after an interim 1xx,
+odd header case, junk after it...). Kinds that need the real answer run the
+request through the normal routes first. How a response leaves the socket
+(``deliver_*``) is decided here and carried out on the connection's handler
+(server.py).
 """
 
 import base64
 import fcntl
 import http
 import json
+import select
 import socket
+import ssl
 import struct
 import termios
 import threading
@@ -32,6 +37,19 @@ DRAIN_SECONDS = 1.0
 CLOSE_NOTIFY_TIMEOUT = 1.0
 BAD_UTF8 = b"\xff\xfe\xc3\x28"
 OUTQ = getattr(termios, "TIOCOUTQ", None)  # bytes a socket has not had acknowledged (Linux)
+MAX_CHUNK = 1 << 20
+MAX_DELAY_MS = 10_000
+MAX_IDLE_MS = 60_000
+MAX_GARBAGE = 1 << 20
+INTERIM = {100: [], 102: [], 103: [("Link", "</static/hints.css>; rel=preload; as=style")]}
+TRAILER = ("x-fault-trailer", "done")
+CHUNK_EXTENSION = b";name=value"
+GARBAGE = b"JUNK\x00\xff\r\n"
+# header_case: these names as sent; the rest get alternating letter case.
+ODD_NAMES = {"content-length": "content-LENGTH", "content-type": "CONTENT-TYPE"}
+# header_case: whitespace before and after each value, in turn (all of it OWS).
+ODD_SPACING = (("", ""), ("   ", "\t"), ("\t", "  "), (" \t ", " "))
+DUPLICATE = ("Cache-Control", "no-cache")
 
 SHAPES = (1, 2, 3, 4, "arm", "arm_details", "aad", "text", "empty")
 # Default service error code by HTTP status (else errors.CODES' first for it).
@@ -53,7 +71,19 @@ FIELDS = {  # kind -> the fields it takes besides COMMON
     "invalid_utf8": {"status"},
     "deep_nesting": {"status", "depth", "run"},
     "body": {"status", "body", "body_b64", "content_type", "run"},
+    # The real answer (same status, headers and body), framed differently:
+    "chunked": {"chunk_size", "extensions", "trailers"},
+    "drip": {"piece", "delay_ms"},
+    "connection_close": set(),
+    "http10": set(),
+    "no_length": set(),
+    "informational": {"status"},
+    "idle_close": {"after_ms"},
+    "header_case": set(),
+    "garbage_after": {"bytes", "delay_ms"},
 }
+FRAMINGS = ("chunked", "drip", "connection_close", "http10", "no_length", "informational",
+            "idle_close", "header_case", "garbage_after")
 
 
 class FaultError(ValueError):
@@ -104,7 +134,7 @@ def _check(spec):
                 or "\r" in str(headers[name]):
             raise FaultError("headers: invalid header {}".format(json.dumps(name)))
     rule["headers"] = headers
-    if "status" in FIELDS[kind]:
+    if "status" in FIELDS[kind] and kind != "informational":
         required = kind == "error"
         if required and "status" not in spec:
             raise FaultError("error needs a status (an HTTP status code)")
@@ -166,8 +196,42 @@ def _check_body(rule):
         raise FaultError("a {} answer has no body".format(rule["status"]))
 
 
+def _bool(rule, key):
+    if not isinstance(rule.setdefault(key, False), bool):
+        raise FaultError("{} must be true or false".format(key))
+
+
+def _check_chunked(rule):
+    rule["chunk_size"] = _int(rule, "chunk_size", 1, MAX_CHUNK, 7)
+    _bool(rule, "extensions")
+    _bool(rule, "trailers")
+
+
+def _check_drip(rule):
+    rule["piece"] = _int(rule, "piece", 1, MAX_CHUNK, 1)
+    rule["delay_ms"] = _int(rule, "delay_ms", 0, MAX_DELAY_MS, 1)
+
+
+def _check_informational(rule):
+    status = rule.setdefault("status", 100)
+    if type(status) is not int or status not in INTERIM:
+        raise FaultError("status must be one of {} (an interim answer)".format(
+            ", ".join(map(str, INTERIM))))
+
+
+def _check_idle_close(rule):
+    rule["after_ms"] = _int(rule, "after_ms", 0, MAX_IDLE_MS, 50)
+
+
+def _check_garbage(rule):
+    rule["bytes"] = _int(rule, "bytes", 1, MAX_GARBAGE, 16)
+    rule["delay_ms"] = _int(rule, "delay_ms", 0, MAX_DELAY_MS, 0)
+
+
 _CHECKS = {"error": _check_error, "stall": _check_stall, "oversize": _check_oversize,
-           "deep_nesting": _check_deep, "body": _check_body}
+           "deep_nesting": _check_deep, "body": _check_body, "chunked": _check_chunked,
+           "drip": _check_drip, "informational": _check_informational,
+           "idle_close": _check_idle_close, "garbage_after": _check_garbage}
 
 
 class Fault:
@@ -385,6 +449,11 @@ def respond(fault, request, run):
             response = Response(0)
             response.delivery = lambda handler, response: deliver_reset(handler, response, 0)
             return _note(response, fault, rule)
+    if kind in FRAMINGS:
+        response = run()
+        response.delivery = lambda handler, response: _FRAMED[kind](
+            handler, response, rule, fault.cancelled)
+        return _note(response, fault, rule)
     if kind == "close":
         if rule.get("run"):
             run()
@@ -498,3 +567,186 @@ def deliver_stream(handler, response, before, pad, after, chunked):
             handler.wfile.write(piece)
     if chunked:
         handler.wfile.write(b"0\r\n\r\n")
+
+
+# -- the real answer, framed differently -----------------------------------------------
+def _has_body(handler, response):
+    return not (response.status < 200 or response.status in (204, 304)
+                or handler.command == "HEAD")
+
+
+def _fields(handler, response, length=None):
+    """[(name, value)]: what send_head would send (Server, Date, the answer's
+    own headers, an x-ms-request-id), with a Content-Length when ``length`` is
+    given and the answer has none of its own."""
+    fields = [("Server", handler.version_string()), ("Date", handler.date_time_string())]
+    fields += [(name, str(value)) for name, value in response.headers.items()]
+    names = {name.lower() for name, _ in fields}
+    if "x-ms-request-id" not in names:
+        fields.append(("x-ms-request-id", str(uuid.uuid4())))
+    if length is not None and "content-length" not in names:
+        fields.append(("Content-Length", str(length)))
+    return fields
+
+
+def _head(status, fields, version="HTTP/1.1", spacing=None):
+    """The status line, the header lines and the blank line, as bytes.
+    ``spacing`` (optional): [(before, after)] whitespace around each value, in turn."""
+    lines = ["{} {} {}\r\n".format(version, status, _reason(status))]
+    for i, (name, value) in enumerate(fields):
+        before, after = spacing[i % len(spacing)] if spacing else (" ", "")
+        lines.append("{}:{}{}{}\r\n".format(name, before, value, after))
+    lines.append("\r\n")
+    return "".join(lines).encode("latin-1")
+
+
+def _plain_head(handler, response):
+    """Head and body exactly as the connection would send them without a fault."""
+    body = response.body if _has_body(handler, response) else b""
+    length = len(body) if response.status != 204 else None
+    return _head(response.status, _fields(handler, response, length)), body
+
+
+def _close_now(handler):
+    """End the connection at once: TLS close_notify (without waiting for the
+    peer's), then a FIN."""
+    handler.close_connection = True
+    conn = handler.connection
+    try:
+        handler.wfile.flush()
+        if isinstance(conn, ssl.SSLSocket):
+            conn.settimeout(0)
+            try:
+                conn.unwrap()  # sends close_notify; the peer's is not awaited
+            except (OSError, ValueError):
+                pass
+        conn.shutdown(socket.SHUT_RDWR)
+    except (OSError, ValueError):
+        pass
+
+
+def _next_request_within(handler, seconds):
+    """Whether the client sends something (or hangs up) within ``seconds``."""
+    conn = handler.connection
+    if isinstance(conn, ssl.SSLSocket) and conn.pending():
+        return True
+    try:
+        readable, _, _ = select.select([conn], [], [], seconds)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def deliver_chunked(handler, response, rule, cancelled):
+    """Transfer-Encoding: chunked, ``chunk_size`` bytes a chunk (one write
+    each), with chunk extensions and a trailer if the rule asks."""
+    if not _has_body(handler, response):
+        head, body = _plain_head(handler, response)
+        handler.wfile.write(head)
+        return
+    fields = _fields(handler, response) + [("Transfer-Encoding", "chunked")]
+    if rule["trailers"]:
+        fields.append(("Trailer", TRAILER[0]))
+    handler.wfile.write(_head(response.status, fields))
+    ext = CHUNK_EXTENSION if rule["extensions"] else b""
+    body, size = response.body, rule["chunk_size"]
+    for start in range(0, len(body), size):
+        piece = body[start:start + size]
+        handler.wfile.write(b"%x%s\r\n%s\r\n" % (len(piece), ext, piece))
+    trailer = "{}: {}\r\n".format(*TRAILER).encode() if rule["trailers"] else b""
+    handler.wfile.write(b"0" + ext + b"\r\n" + trailer + b"\r\n")
+
+
+def deliver_drip(handler, response, rule, cancelled):
+    """The whole answer ``piece`` bytes a write, ``delay_ms`` apart, with
+    TCP_NODELAY (each write is its own TLS record and TCP segment)."""
+    head, body = _plain_head(handler, response)
+    data, piece = head + body, rule["piece"]
+    handler.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for start in range(0, len(data), piece):
+        if start and rule["delay_ms"]:
+            cancelled.wait(rule["delay_ms"] / 1000)  # clearing the fault ends the drip
+        handler.wfile.write(data[start:start + piece])
+
+
+def deliver_connection_close(handler, response, rule, cancelled):
+    """With a Content-Length and Connection: close, then closed."""
+    body = response.body if _has_body(handler, response) else b""
+    fields = _fields(handler, response, None if response.status == 204 else len(body))
+    handler.wfile.write(_head(response.status, fields + [("Connection", "close")]) + body)
+    _close_now(handler)
+
+
+def deliver_http10(handler, response, rule, cancelled):
+    """HTTP/1.0, no Content-Length: the body ends where the connection does."""
+    body = response.body if _has_body(handler, response) else b""
+    handler.wfile.write(_head(response.status, _fields(handler, response), "HTTP/1.0"))
+    handler.wfile.write(body)
+    _close_now(handler)
+
+
+def deliver_no_length(handler, response, rule, cancelled):
+    """HTTP/1.1 with neither Content-Length nor chunked, Connection: close:
+    the body ends where the connection does."""
+    body = response.body if _has_body(handler, response) else b""
+    fields = _fields(handler, response) + [("Connection", "close")]
+    handler.wfile.write(_head(response.status, fields))
+    handler.wfile.write(body)
+    _close_now(handler)
+
+
+def deliver_informational(handler, response, rule, cancelled):
+    """An interim 1xx answer (its own write), then the real one."""
+    status = rule["status"]
+    handler.wfile.write(_head(status, INTERIM[status]))
+    head, body = _plain_head(handler, response)
+    handler.wfile.write(head + body)
+
+
+def deliver_idle_close(handler, response, rule, cancelled):
+    """The answer as usual (keep-alive); if no request follows within
+    ``after_ms``, the connection is closed, as by a keep-alive timeout."""
+    head, body = _plain_head(handler, response)
+    handler.wfile.write(head + body)
+    if not _next_request_within(handler, rule["after_ms"] / 1000):
+        _close_now(handler)
+
+
+def _odd_case(name):
+    if name.lower() in ODD_NAMES:
+        return ODD_NAMES[name.lower()]
+    letters = iter(range(len(name)))
+    return "".join(c.upper() if c.isalpha() and next(letters) % 2 else c.lower()
+                   if c.isalpha() else c for c in name)
+
+
+def deliver_header_case(handler, response, rule, cancelled):
+    """Header names in odd case, values with extra whitespace around them
+    (optional whitespace: legal), and one harmless header sent twice."""
+    body = response.body if _has_body(handler, response) else b""
+    fields = _fields(handler, response, None if response.status == 204 else len(body))
+    fields = [(_odd_case(name), value) for name, value in fields]
+    fields.insert(2, (DUPLICATE[0].upper(), DUPLICATE[1]))
+    fields.append((DUPLICATE[0].lower(), DUPLICATE[1]))
+    handler.wfile.write(_head(response.status, fields, spacing=ODD_SPACING) + body)
+
+
+def deliver_garbage_after(handler, response, rule, cancelled):
+    """The complete answer, then ``bytes`` junk bytes: in the same write, or
+    ``delay_ms`` later in a write of their own. The connection stays open (a
+    client must not send on it again)."""
+    head, body = _plain_head(handler, response)
+    junk = (GARBAGE * (rule["bytes"] // len(GARBAGE) + 1))[:rule["bytes"]]
+    if not rule["delay_ms"]:
+        handler.wfile.write(head + body + junk)
+        return
+    handler.wfile.write(head + body)
+    cancelled.wait(rule["delay_ms"] / 1000)
+    handler.wfile.write(junk)
+
+
+_FRAMED = {"chunked": deliver_chunked, "drip": deliver_drip,
+           "connection_close": deliver_connection_close, "http10": deliver_http10,
+           "no_length": deliver_no_length, "informational": deliver_informational,
+           "idle_close": deliver_idle_close, "header_case": deliver_header_case,
+           "garbage_after": deliver_garbage_after}

@@ -17,6 +17,83 @@ from iothub_emulator import fixtures, identity
 API = "?api-version=2021-04-12"
 JOB = "/jobs/v2/fixture-twin-1"
 TOKEN_PATH = "/{}/oauth2/v2.0/token".format(identity.TENANT_ID)
+FRAMINGS = ("chunked", "drip", "connection_close", "http10", "no_length", "informational",
+            "idle_close", "header_case", "garbage_after")
+# Rules that get a kind through a whole answer quickly.
+FAST = {"drip": {"piece": 64, "delay_ms": 0}, "chunked": {"chunk_size": 512}}
+# Headers that differ between any two answers, whatever their framing.
+VOLATILE = {"date", "x-ms-request-id", "content-length", "transfer-encoding", "connection"}
+
+
+def parse(data):
+    """Every HTTP/1.1 response in ``data``, read strictly by the book:
+    ([{"version", "status", "fields": [(name as sent, value trimmed)],
+       "headers": {lowercase name: value}, "raw_head", "body", "trailers",
+       "sizes": chunk sizes as sent}], the bytes after the last one).
+    An answer without Content-Length or chunked runs to the end of ``data``."""
+    responses = []
+    while data:
+        raw_head, sep, rest = data.partition(b"\r\n\r\n")
+        if not sep or not raw_head.startswith(b"HTTP/"):
+            break
+        lines = raw_head.decode("latin-1").split("\r\n")
+        version, status, _ = lines[0].split(" ", 2)
+        fields = []
+        for line in lines[1:]:
+            name, colon, value = line.partition(":")
+            assert colon and name and name == name.strip(), line
+            fields.append((name, value.strip(" \t")))
+        headers = {}
+        for name, value in fields:
+            headers[name.lower()] = value
+        answer = {"version": version, "status": int(status), "fields": fields,
+                  "headers": headers, "raw_head": raw_head, "body": b"", "trailers": [],
+                  "sizes": []}
+        responses.append(answer)
+        data = rest
+        if answer["status"] < 200 or answer["status"] in (204, 304):
+            continue
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                line, crlf, data = data.partition(b"\r\n")
+                if not crlf:
+                    return responses, None  # incomplete
+                answer["sizes"].append(line.decode("latin-1"))
+                size = int(line.split(b";")[0], 16)
+                if size == 0:
+                    break
+                if len(data) < size + 2:
+                    return responses, None
+                assert data[size:size + 2] == b"\r\n", data[size:size + 2]
+                body, data = body + data[:size], data[size + 2:]
+            while True:
+                line, crlf, data = data.partition(b"\r\n")
+                if not crlf:
+                    return responses, None
+                if not line:
+                    break
+                answer["trailers"].append(line.decode("latin-1"))
+            answer["body"] = body
+        elif "content-length" in headers:
+            length = int(headers["content-length"])
+            if len(data) < length:
+                return responses, None
+            answer["body"], data = data[:length], data[length:]
+        else:
+            answer["body"], data = data, b""
+    return responses, data
+
+
+def complete(data):
+    """Whether ``data`` holds a whole final answer whose end does not depend
+    on the connection closing (for FaultTest.wire's ``until``)."""
+    responses, rest = parse(data)
+    if rest is None or not responses or responses[-1]["status"] < 200:
+        return False
+    last = responses[-1]
+    return last["status"] in (204, 304) or "content-length" in last["headers"] \
+        or "transfer-encoding" in last["headers"]
 
 
 class FaultTest(unittest.TestCase):
@@ -64,6 +141,16 @@ class FaultTest(unittest.TestCase):
         connection ends: (head text, body bytes, how it ended). The TLS layer is
         an ssl.MemoryBIO, so a TCP reset is told apart from an end of stream:
         "reset" (RST), "closed" (TLS close_notify then FIN), "fin" (FIN alone)."""
+        data, end, _ = self.wire(path, method, body)
+        head, _, rest = data.partition(b"\r\n\r\n")
+        return head.decode("latin-1"), rest, end
+
+    def wire(self, path=JOB, method="GET", body=b"", until=None, linger=0, requests=1):
+        """Like raw, but returns (every byte received, how it ended, the TLS
+        records' plaintexts in order). With ``until(data)``, stops reading once
+        it holds; then ``linger`` seconds more to see whether the connection
+        ends ("open" if it does not). ``requests`` > 1 sends the next request
+        on the same connection each time ``until`` holds for what came since."""
         sock = socket.create_connection(("127.0.0.1", self.emulator.port), timeout=10)
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         tls = self.emulator.client_context.wrap_bio(incoming, outgoing,
@@ -83,12 +170,32 @@ class FaultTest(unittest.TestCase):
                        method, path, API, self.auth["Authorization"], len(body))
             tls.write(head.encode() + body)
             sock.sendall(outgoing.read())
-            data, end = b"", None
+            data, records, end, mark, sent = b"", [], None, 0, 1
+            deadline = None
             while end is None:
+                if until and until(data[mark:]):
+                    if sent < requests:
+                        mark, sent = len(data), sent + 1
+                        tls.write(head.encode() + body)
+                        sock.sendall(outgoing.read())
+                        continue
+                    if deadline is None:
+                        if not linger:
+                            end = "open"
+                            break
+                        deadline = time.monotonic() + linger
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        end = "open"
+                        break
+                    sock.settimeout(left)
                 try:
                     chunk = sock.recv(65536)
                 except ConnectionResetError:
                     end = "reset"
+                    break
+                except TimeoutError:
+                    end = "open"
                     break
                 if chunk:
                     incoming.write(chunk)
@@ -109,10 +216,10 @@ class FaultTest(unittest.TestCase):
                         end = "closed"
                         break
                     data += piece
+                    records.append(piece)
                 if not chunk and end is None:
                     end = "fin"
-        head, _, rest = data.partition(b"\r\n\r\n")
-        return head.decode("latin-1"), rest, end
+        return data, end, records
 
     def log(self):
         return self.control("GET", "requests")[2]
@@ -523,6 +630,264 @@ class FaultTest(unittest.TestCase):
         self.assertEqual((status, json.loads(body)), (200, {"jobId": "x", "status": "completed"}))
         self.assertEqual(self.get()[0], 204)
 
+
+    # -- framings: the real answer, framed differently ----------------------------------
+    def plain(self, path=JOB, method="GET", body=b""):
+        """The answer without a fault, parsed."""
+        data, end, _ = self.wire(path, method, body, until=complete)
+        [answer], rest = parse(data)
+        self.assertEqual((rest, end), (b"", "open"))
+        return answer
+
+    def same_answer(self, answer, plain, length=True):
+        """``answer`` carries what ``plain`` does: status, body, headers
+        (names in any case, values trimmed) but the volatile ones."""
+        self.assertEqual((answer["status"], answer["body"]), (plain["status"], plain["body"]))
+        stable = lambda a: {k: v for k, v in a["headers"].items()  # noqa: E731
+                            if k not in VOLATILE and k != "cache-control" and k != "trailer"}
+        self.assertEqual(stable(answer), stable(plain))
+        if length:
+            self.assertEqual(answer["headers"]["content-length"], str(len(plain["body"])))
+        else:
+            self.assertNotIn("content-length", answer["headers"])
+
+    def test_framing_rules_are_checked(self):
+        cases = [({"fault": "chunked", "chunk_size": 0}, "chunk_size must be"),
+                 ({"fault": "chunked", "extensions": "yes"}, "extensions must be true or false"),
+                 ({"fault": "chunked", "trailers": 1}, "trailers must be true or false"),
+                 ({"fault": "drip", "piece": 0}, "piece must be"),
+                 ({"fault": "drip", "delay_ms": 0.5}, "delay_ms must be"),
+                 ({"fault": "drip", "delay_ms": 10_001}, "delay_ms must be"),
+                 ({"fault": "informational", "status": 200}, "status must be one of 100, 102, 103"),
+                 ({"fault": "informational", "status": 101}, "status must be one of"),
+                 ({"fault": "idle_close", "after_ms": -1}, "after_ms must be"),
+                 ({"fault": "garbage_after", "bytes": 0}, "bytes must be"),
+                 ({"fault": "garbage_after", "delay_ms": -1}, "delay_ms must be"),
+                 ({"fault": "http10", "status": 200}, "does not take status"),
+                 ({"fault": "connection_close", "run": True}, "does not take run"),
+                 ({"fault": "header_case", "chunked": True}, "does not take chunked")]
+        for rule, reason in cases:
+            with self.subTest(rule=rule):
+                self.assertIn(reason, self.refused(**rule))
+        for kind in FRAMINGS:
+            self.fault(fault=kind)
+        defaults = {f["fault"]: {k: v for k, v in f.items() if k not in (
+            "id", "fault", "method", "path", "times", "skip", "headers", "hits", "skipped",
+            "remaining")} for f in self.listed()}
+        self.assertEqual(defaults, {
+            "chunked": {"chunk_size": 7, "extensions": False, "trailers": False},
+            "drip": {"piece": 1, "delay_ms": 1}, "connection_close": {}, "http10": {},
+            "no_length": {}, "informational": {"status": 100}, "idle_close": {"after_ms": 50},
+            "header_case": {}, "garbage_after": {"bytes": 16, "delay_ms": 0}})
+
+    def test_chunked(self):
+        plain = self.plain()
+        self.fault(fault="chunked")
+        data, end, _ = self.wire(until=complete)
+        [answer], rest = parse(data)
+        self.assertEqual((rest, end), (b"", "open"))
+        self.same_answer(answer, plain, length=False)
+        self.assertEqual(answer["headers"]["transfer-encoding"], "chunked")
+        body = plain["body"]
+        self.assertEqual(answer["sizes"], ["7"] * (len(body) // 7)
+                         + (["%x" % (len(body) % 7)] if len(body) % 7 else []) + ["0"])
+        self.assertNotIn(b"x-fault-trailer", data)
+        self.assertEqual(answer["trailers"], [])
+
+    def test_chunked_with_extensions_and_trailers(self):
+        plain = self.plain()
+        self.fault(fault="chunked", chunk_size=100, extensions=True, trailers=True)
+        data, end, _ = self.wire(until=complete)
+        [answer], rest = parse(data)
+        self.same_answer(answer, plain, length=False)
+        self.assertEqual(answer["headers"]["trailer"], "x-fault-trailer")
+        self.assertEqual(answer["trailers"], ["x-fault-trailer: done"])
+        self.assertTrue(all(size.endswith(";name=value") for size in answer["sizes"]))
+        self.assertEqual(answer["sizes"][0], "64;name=value")
+        self.assertEqual(answer["sizes"][-1], "0;name=value")
+        # Python's own client reads it too
+        self.fault(fault="chunked", chunk_size=1, extensions=True, trailers=True)
+        status, headers, body = self.get()
+        self.assertEqual((status, body, headers["Transfer-Encoding"]),
+                         (200, plain["body"], "chunked"))
+
+    def test_chunked_large_query_page(self):
+        plain = self.plain("/jobs/v2/query")
+        self.assertGreater(len(plain["body"]), 50_000)
+        self.assertEqual(len(json.loads(plain["body"])), 100)
+        self.fault(fault="chunked", chunk_size=4096)
+        [answer], _ = parse(self.wire("/jobs/v2/query", until=complete)[0])
+        self.same_answer(answer, plain, length=False)
+        self.assertTrue(answer["headers"]["x-ms-continuation"])
+
+    def test_drip(self):
+        plain = self.plain()
+        self.fault(fault="drip", piece=5, delay_ms=2)
+        started = time.monotonic()
+        data, end, records = self.wire(until=complete)
+        took = time.monotonic() - started
+        [answer], rest = parse(data)
+        self.assertEqual((rest, end), (b"", "open"))
+        self.same_answer(answer, plain)
+        self.assertEqual({len(r) for r in records[:-1]}, {5})
+        self.assertLessEqual(len(records[-1]), 5)
+        self.assertGreaterEqual(took, (len(records) - 1) * 0.002)
+        self.fault(fault="drip", delay_ms=0)
+        data, _, records = self.wire(until=complete)
+        self.assertEqual(set(map(len, records)), {1})
+        self.assertIn(b"\r", records)
+        self.same_answer(parse(data)[0][0], plain)
+
+    def test_connection_close(self):
+        plain = self.plain()
+        self.fault(fault="connection_close")
+        data, end, _ = self.wire()
+        [answer], rest = parse(data)
+        self.assertEqual((rest, end), (b"", "closed"))
+        self.same_answer(answer, plain)
+        self.assertEqual(answer["headers"]["connection"], "close")
+
+    def test_http10(self):
+        plain = self.plain()
+        self.fault(fault="http10")
+        data, end, _ = self.wire()
+        self.assertTrue(data.startswith(b"HTTP/1.0 200 OK\r\n"), data[:20])
+        [answer], rest = parse(data)
+        self.assertEqual(end, "closed")
+        self.same_answer(answer, plain, length=False)
+        self.assertNotIn("transfer-encoding", answer["headers"])
+        self.assertNotIn("connection", answer["headers"])
+        self.fault(fault="http10")
+        status, headers, body = self.get()
+        self.assertEqual((status, body, headers["Content-Length"]), (200, plain["body"], None))
+
+    def test_no_length(self):
+        plain = self.plain()
+        self.fault(fault="no_length")
+        data, end, _ = self.wire()
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:20])
+        [answer], rest = parse(data)
+        self.assertEqual(end, "closed")
+        self.same_answer(answer, plain, length=False)
+        self.assertNotIn("transfer-encoding", answer["headers"])
+        self.assertEqual(answer["headers"]["connection"], "close")
+
+    def test_informational(self):
+        plain = self.plain()
+        self.fault(fault="informational")
+        self.fault(fault="informational", status=103)
+        data, end, records = self.wire(until=complete)
+        self.assertEqual(records[0], b"HTTP/1.1 100 Continue\r\n\r\n")
+        interim, answer = parse(data)[0]
+        self.assertEqual((interim["status"], interim["fields"], end), (100, [], "open"))
+        self.same_answer(answer, plain)
+        data, end, records = self.wire(until=complete)
+        self.assertEqual(records[0], b"HTTP/1.1 103 Early Hints\r\n"
+                         b"Link: </static/hints.css>; rel=preload; as=style\r\n\r\n")
+        interim, answer = parse(data)[0]
+        self.same_answer(answer, plain)
+        # Python's client skips a 100
+        self.fault(fault="informational")
+        self.assertEqual(self.get()[::2], (200, plain["body"]))
+
+    def test_idle_close(self):
+        plain = self.plain()
+        self.fault(fault="idle_close", after_ms=100)
+        started = time.monotonic()
+        data, end, _ = self.wire(until=complete, linger=2)
+        took = time.monotonic() - started
+        [answer], rest = parse(data)
+        self.same_answer(answer, plain)
+        self.assertEqual(end, "closed")
+        self.assertGreaterEqual(took, 0.1)
+        self.assertLess(took, 1.5)
+        # a request within after_ms keeps the connection, as any keep-alive would
+        self.fault(fault="idle_close", after_ms=5000)
+        data, end, _ = self.wire(until=complete, requests=2)
+        self.assertEqual([a["status"] for a in parse(data)[0]], [200, 200])
+        self.assertEqual(end, "open")
+        self.assertEqual(len({entry["connection"] for entry in self.log()[-2:]}), 1)
+
+    def test_header_case(self):
+        plain = self.plain()
+        self.fault(fault="header_case")
+        data, end, _ = self.wire(until=complete)
+        [answer], rest = parse(data)
+        self.assertEqual((rest, end), (b"", "open"))
+        self.same_answer(answer, plain)
+        head = answer["raw_head"].decode("latin-1")
+        self.assertIn("\r\ncontent-LENGTH:", head)
+        self.assertIn("\r\nCONTENT-TYPE:", head)
+        self.assertIn("\r\nx-Ms-ReQuEsT-iD:", head)
+        self.assertRegex(head, r"\r\n[^:\r]+:[ \t]{2,}\S[^\r]*\S[ \t]+\r\n")
+        self.assertEqual([name.lower() for name, _ in answer["fields"]].count("cache-control"), 2)
+        self.assertEqual(answer["headers"]["cache-control"], "no-cache")
+        names = [name for name, _ in answer["fields"]]
+        self.assertTrue(all(name != name.lower() and name != name.title()
+                            for name in names if name.lower() != "cache-control"), names)
+
+    def test_garbage_after(self):
+        plain = self.plain()
+        self.fault(fault="garbage_after")
+        data, end, records = self.wire(until=complete, linger=0.2)
+        [answer], rest = parse(data)
+        self.same_answer(answer, plain)
+        self.assertEqual((rest, end), (b"JUNK\x00\xff\r\nJUNK\x00\xff\r\n", "open"))
+        self.assertEqual(records[-1][-16:], rest)  # in the answer's own write
+        self.fault(fault="garbage_after", bytes=3, delay_ms=50)
+        data, end, records = self.wire(until=complete, linger=0.3)
+        self.assertEqual((parse(data)[1], records[-1], end), (b"JUN", b"JUN", "open"))
+
+    def test_framings_keep_status_and_body_on_every_route(self):
+        routes = [("GET", JOB), ("GET", "/twins/device-001"), ("GET", "/jobs/v2/query"),
+                  ("GET", "/jobs/v2/no-such-job"), ("GET", "/no/such/route"),
+                  ("POST", TOKEN_PATH)]
+        for kind in FRAMINGS:
+            for method, path in routes:
+                with self.subTest(kind=kind, path=path):
+                    plain = self.plain(path, method)
+                    self.fault(**FAST.get(kind, {}), fault=kind)
+                    keep = kind not in ("connection_close", "http10", "no_length")
+                    data, end, _ = self.wire(path, method, until=complete if keep else None)
+                    answers, rest = parse(data)
+                    answer = answers[-1]
+                    self.assertEqual((answer["status"], answer["headers"].get("iothub-errorcode")),
+                                     (plain["status"], plain["headers"].get("iothub-errorcode")))
+                    if plain["status"] == 200:
+                        self.assertEqual(answer["body"], plain["body"])
+                    else:  # error bodies carry a fresh tracking id and time
+                        self.assertEqual(set(json.loads(answer["body"])),
+                                         set(json.loads(plain["body"])))
+                    self.assertEqual(end, "open" if keep else "closed")
+
+    def test_framings_leave_bodyless_answers_bodyless(self):
+        export = json.dumps({"type": "export", "outputBlobContainerUri": "https://blob.example/c"})
+        for kind in FRAMINGS:
+            with self.subTest(kind=kind):
+                status, _, job = self.emulator.request(
+                    "POST", "/jobs/create" + API, {**self.auth, "Content-Type": "application/json"},
+                    export)
+                self.assertEqual(status, 200)
+                self.fault(**FAST.get(kind, {}), fault=kind, method="DELETE")
+                data, end, _ = self.wire("/jobs/" + job["jobId"], "DELETE", until=complete)
+                answers, rest = parse(data)
+                answer = answers[-1]
+                junk = b"JUNK\x00\xff\r\nJUNK\x00\xff\r\n" if kind == "garbage_after" else b""
+                self.assertEqual((answer["status"], answer["body"], rest), (204, b"", junk))
+                self.assertNotIn("transfer-encoding", answer["headers"])
+                self.assertNotIn("content-length", answer["headers"])
+
+    def test_framings_take_rule_headers(self):
+        for kind in FRAMINGS:
+            with self.subTest(kind=kind):
+                self.fault(**FAST.get(kind, {}), fault=kind,
+                           headers={"retry-after-ms": 5, "x-ms-request-id": "fixed"})
+                keep = kind not in ("connection_close", "http10", "no_length")
+                data, _, _ = self.wire(until=complete if keep else None)
+                answer = parse(data)[0][-1]
+                self.assertEqual((answer["headers"]["retry-after-ms"],
+                                  answer["headers"]["x-ms-request-id"]), ("5", "fixed"))
+                self.assertEqual(self.log()[-1]["fault"], kind)
 
 if __name__ == "__main__":
     unittest.main()
