@@ -72,7 +72,7 @@ FIELDS = {  # kind -> the fields it takes besides COMMON
     "deep_nesting": {"status", "depth", "run"},
     "body": {"status", "body", "body_b64", "content_type", "run"},
     # The real answer (same status, headers and body), framed differently:
-    "chunked": {"chunk_size", "extensions", "trailers"},
+    "chunked": {"chunk_size", "extensions", "trailers", "odd_sizes"},
     "drip": {"piece", "delay_ms"},
     "connection_close": set(),
     "http10": set(),
@@ -205,6 +205,7 @@ def _check_chunked(rule):
     rule["chunk_size"] = _int(rule, "chunk_size", 1, MAX_CHUNK, 7)
     _bool(rule, "extensions")
     _bool(rule, "trailers")
+    _bool(rule, "odd_sizes")
 
 
 def _check_drip(rule):
@@ -639,7 +640,8 @@ def _next_request_within(handler, seconds):
 
 def deliver_chunked(handler, response, rule, cancelled):
     """Transfer-Encoding: chunked, ``chunk_size`` bytes a chunk (one write
-    each), with chunk extensions and a trailer if the rule asks."""
+    each), with chunk extensions, a trailer and sizes in upper-case hex with
+    leading zeros if the rule asks."""
     if not _has_body(handler, response):
         head, body = _plain_head(handler, response)
         handler.wfile.write(head)
@@ -649,12 +651,13 @@ def deliver_chunked(handler, response, rule, cancelled):
         fields.append(("Trailer", TRAILER[0]))
     handler.wfile.write(_head(response.status, fields))
     ext = CHUNK_EXTENSION if rule["extensions"] else b""
+    hex_size = b"%04X" if rule["odd_sizes"] else b"%x"
     body, size = response.body, rule["chunk_size"]
     for start in range(0, len(body), size):
         piece = body[start:start + size]
-        handler.wfile.write(b"%x%s\r\n%s\r\n" % (len(piece), ext, piece))
+        handler.wfile.write(hex_size % len(piece) + ext + b"\r\n" + piece + b"\r\n")
     trailer = "{}: {}\r\n".format(*TRAILER).encode() if rule["trailers"] else b""
-    handler.wfile.write(b"0" + ext + b"\r\n" + trailer + b"\r\n")
+    handler.wfile.write(hex_size % 0 + ext + b"\r\n" + trailer + b"\r\n")
 
 
 def deliver_drip(handler, response, rule, cancelled):

@@ -655,6 +655,7 @@ class FaultTest(unittest.TestCase):
         cases = [({"fault": "chunked", "chunk_size": 0}, "chunk_size must be"),
                  ({"fault": "chunked", "extensions": "yes"}, "extensions must be true or false"),
                  ({"fault": "chunked", "trailers": 1}, "trailers must be true or false"),
+                 ({"fault": "chunked", "odd_sizes": None}, "odd_sizes must be true or false"),
                  ({"fault": "drip", "piece": 0}, "piece must be"),
                  ({"fault": "drip", "delay_ms": 0.5}, "delay_ms must be"),
                  ({"fault": "drip", "delay_ms": 10_001}, "delay_ms must be"),
@@ -675,7 +676,8 @@ class FaultTest(unittest.TestCase):
             "id", "fault", "method", "path", "times", "skip", "headers", "hits", "skipped",
             "remaining")} for f in self.listed()}
         self.assertEqual(defaults, {
-            "chunked": {"chunk_size": 7, "extensions": False, "trailers": False},
+            "chunked": {"chunk_size": 7, "extensions": False, "trailers": False,
+                        "odd_sizes": False},
             "drip": {"piece": 1, "delay_ms": 1}, "connection_close": {}, "http10": {},
             "no_length": {}, "informational": {"status": 100}, "idle_close": {"after_ms": 50},
             "header_case": {}, "garbage_after": {"bytes": 16, "delay_ms": 0}})
@@ -710,6 +712,15 @@ class FaultTest(unittest.TestCase):
         status, headers, body = self.get()
         self.assertEqual((status, body, headers["Transfer-Encoding"]),
                          (200, plain["body"], "chunked"))
+
+    def test_chunked_sizes_in_upper_case_hex_with_leading_zeros(self):
+        plain = self.plain()
+        self.fault(fault="chunked", chunk_size=26, odd_sizes=True, extensions=True)
+        [answer], _ = parse(self.wire(until=complete)[0])
+        self.same_answer(answer, plain, length=False)
+        self.assertEqual(answer["sizes"][0], "001A;name=value")
+        self.assertEqual(answer["sizes"][-1], "0000;name=value")
+        self.assertEqual(len(answer["sizes"]), -(-len(plain["body"]) // 26) + 1)
 
     def test_chunked_large_query_page(self):
         plain = self.plain("/jobs/v2/query")
