@@ -51,7 +51,7 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all
 	@python3 -m unittest discover -q -s tools/emulator/tests
-	@tools/with-emulator tools/run-specs $(LUAS)
+	@tools/with-emulator tools/run-specs $(LUAS) lua5.4:curl-http
 
 demo: deps
 	@$(MAKE) --no-print-directory all

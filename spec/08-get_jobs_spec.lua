@@ -1,5 +1,7 @@
--- hub:get_jobs: many jobs read concurrently through libcurl's multi
--- interface, with bounded concurrency and reused connections.
+-- hub:get_jobs: many jobs read concurrently (one poll over the core's own
+-- connections, or libcurl's multi interface when it runs whole requests),
+-- with bounded concurrency and reused connections.
+local core = require("iothub.core")
 local iothub = require("iothub")
 local H = require("helpers")
 
@@ -88,6 +90,39 @@ describe("hub:get_jobs", function()
     assert.are.same({}, results)
     for _, id in ipairs { "a", "b", "c" } do assert.are.equal("ConnectFailed", errors[id].code) end
     dead:close()
+  end)
+
+  it("times out a stalled request alone while the others in flight finish", function()
+    H.reset()
+    H.fault { fault = "stall", path = "/jobs/v2/fixture-method-1", seconds = 2 }
+    local quick = H.hub { timeout = 0.4, retry = false }
+    local ids = { "fixture-twin-1", "fixture-method-1", "fixture-failed-1", "a/b" }
+    local started = core.monotonic()
+    local results, errors = quick:get_jobs(ids, { concurrency = 4 })
+    local took = core.monotonic() - started
+    assert.are.equal("Timeout", errors["fixture-method-1"] and errors["fixture-method-1"].code)
+    for _, id in ipairs { "fixture-twin-1", "fixture-failed-1", "a/b" } do
+      assert.are.equal(id, results[id] and results[id].jobId, tostring(errors[id]))
+    end
+    assert.is_true(took >= 0.35 and took < 1.5, tostring(took))
+    quick:close()
+  end)
+
+  it("loses only the request whose connection was reset, and reuses the rest", function()
+    H.reset()
+    local h = H.hub { retry = false }
+    local ids = { "fixture-twin-1", "fixture-method-1", "fixture-failed-1", "a/b" }
+    h:get_jobs(ids, { concurrency = 4 })
+    local before = h:stats().connections
+    H.fault { fault = "reset", path = "/jobs/v2/fixture-failed-1" }
+    local results, errors = h:get_jobs(ids, { concurrency = 4 })
+    assert.are.equal("ConnectionLost", errors["fixture-failed-1"] and errors["fixture-failed-1"].code)
+    assert.are.equal(3, #(function() local t = {} for id in pairs(results) do t[#t + 1] = id end return t end)())
+    -- The reset connection is replaced on the next round; the others are kept.
+    results = h:get_jobs(ids, { concurrency = 4 })
+    assert.truthy(results["fixture-failed-1"])
+    assert.are.equal(before + 1, h:stats().connections)
+    h:close()
   end)
 
   it("raises for bad arguments", function()

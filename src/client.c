@@ -10,7 +10,9 @@
 #include "request.h"
 #include "sas.h"
 #include "util.h"
+#include "wire.h"
 
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,6 +306,95 @@ static void store_result(lua_State *L, int nret, int values, int errors, lua_Int
   }
 }
 
+/* Builds request `idx` of the list at stack index 2 (its extra headers
+ * re-read from the list) into its header list and url. */
+static int build_listed(lua_State *L, iothub_client *c, iothub_request *r, int idx, iothub_buffer *url) {
+  int top = lua_gettop(L), rc;
+  lua_rawgeti(L, 2, idx + 1);
+  lua_rawgeti(L, -1, 3);
+  r->headers = lua_istable(L, -1) ? lua_gettop(L) : 0;
+  rc = build_request(L, c, r, url);
+  lua_settop(L, top);
+  r->headers = 0;
+  return rc;
+}
+
+/* Stores a finished request's results in values[idx+1] or errors[idx+1]. */
+static void store_transfer(lua_State *L, iothub_http *h, CURLcode rc, iothub_request *r,
+                           int values, int errors, int idx) {
+  store_result(L, iothub_transfer_push(L, h, rc, r), values, errors, idx + 1);
+  curl_slist_free_all(r->header_list);
+  r->header_list = NULL;
+}
+
+/* request_many over the wire path: each pooled handle keeps its own
+ * connection, and one poll() waits on all of them. */
+static int many_direct(lua_State *L, iothub_client *c, iothub_request *reqs, int n, int conc,
+                       int *slot_req, int values, int errors) {
+  struct pollfd *fds = lua_newuserdata(L, (size_t)conc * sizeof *fds);
+  struct pollfd *waits = lua_newuserdata(L, (size_t)conc * sizeof *waits);  /* per handle */
+  int *fd_slot = lua_newuserdata(L, (size_t)conc * sizeof *fd_slot);
+  char *ready = lua_newuserdata(L, (size_t)conc);
+  int next = 0, done = 0, i;
+  memset(ready, 0, (size_t)conc);
+  iothub_wire_connect_all(c->pool, conc, c->endpoint);
+  while (done < n) {
+    int nfds = 0, wait_ms = -1, finished = 0;
+    for (i = 0; i < conc && next < n; i++) {   /* a request for each free handle */
+      iothub_buffer url = {0};
+      CURLcode rc;
+      if (slot_req[i] >= 0) continue;
+      if (build_listed(L, c, &reqs[next], next, &url) != 0) {
+        iothub_buffer_free(&url, 0);
+        return -1;
+      }
+      c->requests++;
+      rc = iothub_wire_start(c->pool[i], reqs[next].method, url.data, reqs[next].header_list,
+                             reqs[next].body, reqs[next].body_len);
+      iothub_buffer_free(&url, 0);
+      if (rc != CURLE_OK) {                     /* could not connect: done, handle free */
+        store_transfer(L, c->pool[i], rc, &reqs[next], values, errors, next);
+        next++;
+        done++;
+        i--;
+        continue;
+      }
+      slot_req[i] = next++;
+      ready[i] = 1;
+    }
+    for (i = 0; i < conc; i++) {               /* advance what can move */
+      if (slot_req[i] < 0) continue;
+      if (ready[i]) {
+        CURLcode rc;
+        curl_socket_t fd;
+        int want = iothub_wire_step(c->pool[i], &rc, &fd);
+        ready[i] = 0;
+        if (want == IOTHUB_WIRE_DONE) {
+          store_transfer(L, c->pool[i], rc, &reqs[slot_req[i]], values, errors, slot_req[i]);
+          slot_req[i] = -1;
+          done++;
+          finished = 1;
+          continue;
+        }
+        waits[i].fd = fd;
+        waits[i].events = want == IOTHUB_WIRE_READ ? POLLIN : POLLOUT;
+      }
+      fds[nfds] = waits[i];
+      fds[nfds].revents = 0;
+      fd_slot[nfds++] = i;
+      if (wait_ms < 0 || iothub_wire_ms_left(c->pool[i]) < wait_ms) wait_ms = iothub_wire_ms_left(c->pool[i]);
+    }
+    if (finished || nfds == 0) continue;        /* start the next ones first */
+    if (poll(fds, (nfds_t)nfds, wait_ms) <= 0) {
+      for (i = 0; i < nfds; i++) ready[fd_slot[i]] = 1;   /* deadlines, EINTR */
+    } else {
+      for (i = 0; i < nfds; i++)
+        if (fds[i].revents) ready[fd_slot[i]] = 1;
+    }
+  }
+  return 0;
+}
+
 /* client:request_many(requests [, concurrency]) -> values, errors
  * requests is a list of { method, target [, headers [, body]] }; at most
  * `concurrency` run at once over a shared connection cache. values[i] holds
@@ -339,24 +430,28 @@ static int client_request_many(lua_State *L) {
   errors = values + 1;
   if (n > 0 && ensure_pool(c, conc < n ? conc : n) != 0) return luaL_error(L, "iothub: out of memory");
   for (i = 0; i < conc; i++) slot_req[i] = -1;
+  if (n > 0 && iothub_http_direct(&c->http, c->endpoint)) {
+    if (conc > n) conc = n;
+    if (many_direct(L, c, reqs, n, conc, slot_req, values, errors) == 0) {
+      lua_settop(L, errors);
+      return 2;
+    }
+    for (i = 0; i < n; i++) curl_slist_free_all(reqs[i].header_list);
+    return luaL_error(L, "iothub: out of memory");
+  }
   while (done < n && !failed) {
     int running = 0, queued;
     CURLMsg *msg;
     for (i = 0; i < c->pool_size && i < conc && next < n; i++) {
       iothub_request *r;
       iothub_buffer url = {0};
-      int top = lua_gettop(L);
       if (slot_req[i] >= 0) continue;
       r = &reqs[next];
-      lua_rawgeti(L, 2, next + 1);
-      lua_rawgeti(L, -1, 3);
-      r->headers = lua_istable(L, -1) ? lua_gettop(L) : 0;
-      if (build_request(L, c, r, &url) != 0) {
+      if (build_listed(L, c, r, next, &url) != 0) {
         iothub_buffer_free(&url, 0);
         failed = 1;
         break;
       }
-      lua_settop(L, top);
       iothub_http_setup(c->pool[i], r->method, url.data, r->header_list, r->body, r->body_len);
       iothub_buffer_free(&url, 0);            /* libcurl copied the URL */
       curl_easy_setopt(c->pool[i]->curl, CURLOPT_PRIVATE, (void *)(intptr_t)i);
@@ -369,15 +464,12 @@ static int client_request_many(lua_State *L) {
     curl_multi_perform(c->multi, &running);
     while ((msg = curl_multi_info_read(c->multi, &queued)) != NULL) {
       char *priv = NULL;
-      int slot, nret;
+      int slot;
       if (msg->msg != CURLMSG_DONE) continue;
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
       slot = (int)(intptr_t)priv;
       curl_multi_remove_handle(c->multi, msg->easy_handle);
-      nret = iothub_transfer_push(L, c->pool[slot], msg->data.result, &reqs[slot_req[slot]]);
-      store_result(L, nret, values, errors, slot_req[slot] + 1);
-      curl_slist_free_all(reqs[slot_req[slot]].header_list);
-      reqs[slot_req[slot]].header_list = NULL;
+      store_transfer(L, c->pool[slot], msg->data.result, &reqs[slot_req[slot]], values, errors, slot_req[slot]);
       slot_req[slot] = -1;
       active--;
       done++;

@@ -1,9 +1,11 @@
 /* http.c: the libcurl transport (see http.h). */
 #include "http.h"
 #include "errors.h"
+#include "wire.h"
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -32,9 +34,34 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   return iothub_buffer_append(&h->headers, p, len) == 0 ? len : 0;
 }
 
+static int env_set(const char *name) {
+  const char *v = getenv(name);
+  return v != NULL && v[0] != '\0';
+}
+
+/* libcurl's own HTTP stays in charge where the wire path would not do what
+ * it does: proxies from the environment, or when the user asks for it. */
+static int wire_allowed(void) {
+  static const char *const proxies[] = { "http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+  size_t i;
+  const char *forced = getenv("IOTHUB_CURL_HTTP");
+  if (forced && forced[0] && strcmp(forced, "0") != 0) return 0;
+  for (i = 0; i < sizeof proxies / sizeof proxies[0]; i++)
+    if (env_set(proxies[i])) return 0;
+  return 1;
+}
+
+int iothub_http_direct(const iothub_http *h, const char *url) {
+  return h->direct && iothub_wire_supports(url);
+}
+
 int iothub_http_open(iothub_http *h, const iothub_http_opts *o, const char **msg) {
   CURL *c;
   if (iothub_http_global_init() != 0) { *msg = "curl_global_init failed"; return -1; }
+  h->user_agent = strdup(o->user_agent ? o->user_agent : "");
+  if (h->user_agent == NULL) { *msg = "out of memory"; return -1; }
+  h->timeout_ms = o->timeout_ms;
+  h->direct = wire_allowed();
   c = h->curl = curl_easy_init();
   if (c == NULL) { *msg = "curl_easy_init failed"; return -1; }
   h->body.limit = o->max_response_size;
@@ -63,6 +90,9 @@ int iothub_http_open(iothub_http *h, const iothub_http_opts *o, const char **msg
 }
 
 void iothub_http_close(iothub_http *h) {
+  iothub_wire_free(h);
+  free(h->user_agent);
+  h->user_agent = NULL;
   if (h->curl) curl_easy_cleanup(h->curl);
   h->curl = NULL;
   iothub_buffer_free(&h->body, 0);
@@ -71,8 +101,12 @@ void iothub_http_close(iothub_http *h) {
 
 int iothub_http_clone(iothub_http *dst, const iothub_http *src) {
   memset(dst, 0, sizeof *dst);
+  dst->user_agent = strdup(src->user_agent ? src->user_agent : "");
+  if (dst->user_agent == NULL) return -1;
   dst->curl = curl_easy_duphandle(src->curl);
-  if (dst->curl == NULL) return -1;
+  if (dst->curl == NULL) { free(dst->user_agent); dst->user_agent = NULL; return -1; }
+  dst->timeout_ms = src->timeout_ms;
+  dst->direct = src->direct;
   dst->body.limit = src->body.limit;
   dst->headers.limit = src->headers.limit;
   /* The duplicate still points at src's buffers: point it at its own. */
@@ -85,6 +119,7 @@ int iothub_http_clone(iothub_http *dst, const iothub_http *src) {
 void iothub_http_setup(iothub_http *h, const char *method, const char *url,
                        struct curl_slist *headers, const char *body, size_t body_len) {
   CURL *c = h->curl;
+  h->last_direct = 0;
   iothub_buffer_reset(&h->body);
   iothub_buffer_reset(&h->headers);
   h->errbuf[0] = '\0';
@@ -104,6 +139,7 @@ void iothub_http_setup(iothub_http *h, const char *method, const char *url,
 
 long iothub_http_finish(iothub_http *h) {
   long status = 0, connects = 0;
+  if (h->last_direct) return iothub_wire_status(h);   /* it counts its connections */
   curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
   if (curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
     h->connections += (unsigned long)connects;
@@ -117,6 +153,8 @@ CURLcode iothub_http_perform(iothub_http *h, const char *method, const char *url
                              struct curl_slist *headers, const char *body,
                              size_t body_len, long *status) {
   CURLcode rc;
+  if (iothub_http_direct(h, url))
+    return iothub_wire_perform(h, method, url, headers, body, body_len, status);
   iothub_http_setup(h, method, url, headers, body, body_len);
   rc = curl_easy_perform(h->curl);
   *status = iothub_http_finish(h);

@@ -21,12 +21,19 @@ typedef struct iothub_http_opts {
   size_t max_response_size;
 } iothub_http_opts;
 
+struct iothub_wire;
+
 typedef struct iothub_http {
-  CURL *curl;
+  CURL *curl;               /* the template; runs requests itself only on the libcurl path */
   iothub_buffer body;
   iothub_buffer headers;    /* raw header lines of the last response */
   char errbuf[CURL_ERROR_SIZE];
   unsigned long connections;/* new connections opened, over the handle's life */
+  long timeout_ms;
+  char *user_agent;         /* owned copy */
+  int direct;               /* requests go over the wire path (wire.h) */
+  int last_direct;          /* the last request did */
+  struct iothub_wire *wire; /* its connection and state, made on first use */
 } iothub_http;
 
 /* curl_global_init, once per process (safe if the host did it already). */
@@ -46,6 +53,10 @@ void iothub_http_setup(iothub_http *h, const char *method, const char *url,
 
 /* After a transfer: its HTTP status; forgets the request's pointers. */
 long iothub_http_finish(iothub_http *h);
+
+/* Whether a request to url goes over the wire path (no proxy configured,
+ * IOTHUB_CURL_HTTP not set, an http or https URL). */
+int iothub_http_direct(const iothub_http *h, const char *url);
 
 /* Runs one request; the response lands in h->body and h->headers. */
 CURLcode iothub_http_perform(iothub_http *h, const char *method, const char *url,
