@@ -153,7 +153,7 @@ function Service:jobs(opts)
   end, opts.page_size, opts.limit))
 end
 
--- Many jobs at once through libcurl's multi interface: results, errors keyed by id.
+-- Many jobs at once, concurrently over kept-alive connections: results, errors keyed by id.
 function Service:get_jobs(ids, opts)
   args.self("get_jobs", self, mt)
   if type(ids) ~= "table" then args.fail("get_jobs", "expected a list of job ids, got " .. type(ids)) end
