@@ -362,12 +362,14 @@ static int read_head(iothub_http *h, struct iothub_wire *w, const char *p, size_
   size_t length = 0;
   int minor, have_length = 0, chunked = 0;
   long status;
-  if (len < 13 || memcmp(p, "HTTP/1.", 7) != 0 || !isdigit((unsigned char)p[7]) || p[8] != ' ' ||
+  if (len < 13 || memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') || p[8] != ' ' ||
       !isdigit((unsigned char)p[9]) || !isdigit((unsigned char)p[10]) || !isdigit((unsigned char)p[11]) ||
       (p[12] != ' ' && p[12] != '\r' && p[12] != '\n'))
     return fail(h, w, CURLE_WEIRD_SERVER_REPLY, "invalid HTTP status line", rc), -1;
   minor = p[7] - '0';
   status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+  if (status < 100)                             /* as libcurl: 0 means "no status" */
+    return fail(h, w, CURLE_WEIRD_SERVER_REPLY, "Unsupported response code in HTTP response", rc), -1;
   if (status >= 100 && status < 200) {
     if (status == 101) return fail(h, w, CURLE_WEIRD_SERVER_REPLY, "unexpected 101 Switching Protocols", rc), -1;
     return 0;                                   /* interim: the real head follows */
@@ -458,7 +460,7 @@ static int parse(iothub_http *h, struct iothub_wire *w, CURLcode *rc) {
       case S_CHUNK_SIZE: {
         size_t size = 0, digits = 0;
         const char *q;
-        nl = memchr(p, '\n', avail);
+        nl = memchr(p, '\n', avail < LINE_LIMIT + 1 ? avail : LINE_LIMIT + 1);
         if (nl == NULL) {
           if (avail > LINE_LIMIT) return fail(h, w, CURLE_WEIRD_SERVER_REPLY, "chunk size line too long", rc), -1;
           return 0;
@@ -488,7 +490,7 @@ static int parse(iothub_http *h, struct iothub_wire *w, CURLcode *rc) {
         w->state = S_CHUNK_SIZE;
         break;
       case S_TRAILERS:
-        nl = memchr(p, '\n', avail);
+        nl = memchr(p, '\n', avail < LINE_LIMIT + 1 ? avail : LINE_LIMIT + 1);
         if (nl == NULL) {
           if (avail > LINE_LIMIT) return fail(h, w, CURLE_WEIRD_SERVER_REPLY, "trailer line too long", rc), -1;
           return 0;
