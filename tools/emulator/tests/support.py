@@ -9,6 +9,7 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -26,6 +27,18 @@ def token(policy="iothubowner", sr=identity.HOST_NAME, ttl=3600):
     sig = sas.sign(identity.POLICY_KEYS[policy], sr, se)
     return "SharedAccessSignature sr={}&sig={}&se={}&skn={}".format(
         sr, urllib.parse.quote(sig, safe=""), se, policy)
+
+
+class EmulatorTestCase(unittest.TestCase):
+    """A test case with one running emulator for the whole class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.emulator = RunningEmulator().__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emulator.__exit__(None, None, None)
 
 
 class RunningEmulator:

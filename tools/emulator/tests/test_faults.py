@@ -96,15 +96,7 @@ def complete(data):
         or "transfer-encoding" in last["headers"]
 
 
-class FaultTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.emulator = support.RunningEmulator().__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emulator.__exit__(None, None, None)
-
+class FaultTest(support.EmulatorTestCase):
     def setUp(self):
         self.control("POST", "reset")
         self.auth = {"Authorization": support.token()}

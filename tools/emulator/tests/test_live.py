@@ -10,15 +10,7 @@ from iothub_emulator import fixtures
 API = "?api-version=2021-04-12"
 
 
-class LiveTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.emulator = support.RunningEmulator().__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emulator.__exit__(None, None, None)
-
+class LiveTest(support.EmulatorTestCase):
     def setUp(self):
         self.control("POST", "reset")
         self.control("POST", "clock", {"speed": 0})

@@ -31,15 +31,7 @@ def form(**fields):
     return urllib.parse.urlencode(merged)
 
 
-class ManagementTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.emulator = support.RunningEmulator().__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emulator.__exit__(None, None, None)
-
+class ManagementTest(support.EmulatorTestCase):
     def setUp(self):
         self.emulator.state.reset()
 

@@ -13,15 +13,7 @@ def job_path(job_id):
     return "/jobs/v2/" + urllib.parse.quote(job_id, safe="") + API
 
 
-class ServerTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.emulator = support.RunningEmulator().__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emulator.__exit__(None, None, None)
-
+class ServerTest(support.EmulatorTestCase):
     def setUp(self):
         self.emulator.state.reset()
         self.auth = {"Authorization": support.token()}
