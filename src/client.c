@@ -363,6 +363,7 @@ static int many_direct(lua_State *L, iothub_client *c, iothub_request *reqs, int
       ready[i] = 1;
     }
     for (i = 0; i < conc; i++) {               /* advance what can move */
+      int left;
       if (slot_req[i] < 0) continue;
       if (ready[i]) {
         CURLcode rc;
@@ -382,7 +383,8 @@ static int many_direct(lua_State *L, iothub_client *c, iothub_request *reqs, int
       fds[nfds] = waits[i];
       fds[nfds].revents = 0;
       fd_slot[nfds++] = i;
-      if (wait_ms < 0 || iothub_wire_ms_left(c->pool[i]) < wait_ms) wait_ms = iothub_wire_ms_left(c->pool[i]);
+      left = iothub_wire_ms_left(c->pool[i]);
+      if (wait_ms < 0 || left < wait_ms) wait_ms = left;
     }
     if (finished || nfds == 0) continue;        /* start the next ones first */
     if (poll(fds, (nfds_t)nfds, wait_ms) <= 0) {

@@ -46,7 +46,7 @@ int iothub_request_url(const char *endpoint, const iothub_request *r, iothub_buf
 int iothub_response_push(lua_State *L, long status, int headers, const char *body, size_t len,
                          const char *request_id, int max_depth);
 
-/* The same for a finished libcurl transfer on h (transport errors included);
+/* The same for a finished transfer on h, either path (transport errors included);
  * leaves only the results on the stack. */
 int iothub_transfer_push(lua_State *L, iothub_http *h, CURLcode rc, const iothub_request *r);
 

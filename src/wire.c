@@ -189,7 +189,7 @@ static int keep_connection(struct iothub_wire *w, const char *url, size_t origin
 CURLcode iothub_wire_start(iothub_http *h, const char *method, const char *url,
                            const struct curl_slist *headers, const char *body, size_t body_len) {
   struct iothub_wire *w = wire_of(h);
-  const char *target;
+  const char *authority, *target;
   size_t origin_len;
   h->last_direct = 1;
   iothub_buffer_reset(&h->body);
@@ -205,8 +205,9 @@ CURLcode iothub_wire_start(iothub_http *h, const char *method, const char *url,
   h->errbuf[0] = '\0';
   if (!iothub_wire_supports(url)) return CURLE_UNSUPPORTED_PROTOCOL;
   origin_len = origin_length(url);
+  authority = after_scheme(url);
   target = url + origin_len;
-  if (format_request(h, &w->out, method, after_scheme(url), origin_len - (size_t)(after_scheme(url) - url),
+  if (format_request(h, &w->out, method, authority, (size_t)(target - authority),
                      target[0] ? target : "/", headers, body, body_len) != 0)
     return CURLE_OUT_OF_MEMORY;
   w->head_request = strcmp(method, "HEAD") == 0;
