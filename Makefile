@@ -2,7 +2,7 @@
 # the bundled emulator, and runs the demo. `make test` and `make demo` install
 # missing system packages first (tools/install-deps).
 
-LUAS      ?= lua5.1 lua5.3 lua5.4 luajit
+LUAS      ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
@@ -14,6 +14,7 @@ HDRS      := $(wildcard src/*.h)
 BUILD     := build
 
 incdir_lua5.1 := /usr/include/lua5.1
+incdir_lua5.2 := /usr/include/lua5.2
 incdir_lua5.3 := /usr/include/lua5.3
 incdir_lua5.4 := /usr/include/lua5.4
 incdir_luajit := /usr/include/luajit-2.1
@@ -73,10 +74,10 @@ check-rock: deps
 	@tools/with-emulator tools/check-rock
 
 # The reliability checks; any sanitizer, memcheck or fuzzer finding fails them.
-#   make asan      the suite on ASAN_LUAS (all four), the core built with ASan
+#   make asan      the suite on ASAN_LUAS (all five), the core built with ASan
 #                  and UBSan, the stock interpreters with libasan preloaded
 #                  (tools/run-asan)
-#   make valgrind  the suite on VALGRIND_LUAS (all four) under memcheck
+#   make valgrind  the suite on VALGRIND_LUAS (all five) under memcheck
 #                  (tools/run-valgrind)
 #   make fuzz      each libFuzzer harness in fuzz/ for FUZZ_SECONDS (60) s
 #                  (tools/run-fuzz, fuzz/README.md)
