@@ -22,7 +22,7 @@ incdir_luajit := /usr/include/luajit-2.1
 MODULES := $(foreach l,$(LUAS),$(BUILD)/$(l)/iothub/core.so)
 EMBED_HOST := $(BUILD)/embed/iothub-embed-host
 
-.PHONY: all deps test demo bench lint clean check-rock embed asan valgrind fuzz soak
+.PHONY: all deps test demo bench lint clean check-rock check-private embed asan valgrind fuzz soak
 all: $(MODULES) $(EMBED_HOST)
 
 embed: $(EMBED_HOST)
@@ -72,6 +72,11 @@ lint: deps
 
 check-rock: deps
 	@tools/with-emulator tools/check-rock
+
+# The OpenResty spec from a copy of the checkout in a 0700 folder (nginx
+# workers must read it when root starts nginx; tools/nginx-user).
+check-private: deps
+	@tools/check-private-checkout
 
 # The reliability checks; any sanitizer, memcheck or fuzzer finding fails them.
 #   make asan      the suite on ASAN_LUAS (all five), the core built with ASan

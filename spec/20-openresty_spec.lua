@@ -5,118 +5,29 @@
 local core = require("iothub.core")
 local H = require("helpers")
 
-local NGINX_MODULES = "/usr/lib/nginx/modules/"
-local repo = (function()
-  local p = assert(io.popen("pwd"))
-  local dir = p:read("*l")
-  p:close()
-  return dir
-end)()
+local nginx_server = require("nginx_server")
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
-local function nginx_binary()
-  for _, p in ipairs { "/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx" } do
-    if exists(p) then return p end
-  end
-end
-
-local function run(cmd)
-  local a, _, c = os.execute(cmd)
-  return a == 0 or (a == true and (c == nil or c == 0))
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
-
--- Two free TCP ports on 127.0.0.1 (asked of the kernel through python3,
--- which the emulator needs anyway).
-local function free_ports()
-  local p = assert(io.popen("python3 -c 'import socket\nss=[socket.socket() for _ in range(2)]\n"
-    .. "[s.bind((\"127.0.0.1\",0)) for s in ss]\nprint(*[s.getsockname()[1] for s in ss])'"))
-  local out = p:read("*a")
-  p:close()
-  local a, b = out:match("(%d+) (%d+)")
-  return assert(tonumber(a), "no free port: " .. out), tonumber(b)
-end
-
-local nginx = {}            -- prefix, port, pid
-
--- Stops the nginx whose pid file is in the prefix, if that pid is still an
--- nginx of this prefix (a run killed before its teardown leaves one behind).
-local function stop_nginx()
-  local pid = nginx.prefix and read(nginx.prefix .. "/nginx.pid")
-  pid = pid and pid:match("%d+")
-  if not pid then return end
-  local cmdline = read("/proc/" .. pid .. "/cmdline")
-  if cmdline and not cmdline:find(nginx.prefix, 1, true) then return end
-  run("kill -TERM " .. pid .. " 2>/dev/null")
-  for _ = 1, 100 do
-    if not run("kill -0 " .. pid .. " 2>/dev/null") then return end
-    core.sleep(0.05)
-  end
-  run("kill -KILL " .. pid .. " 2>/dev/null")
-end
+local nginx = {}            -- the running server (spec/nginx_server.lua)
 
 local function start_nginx()
-  local prefix = repo .. "/build/nginx-spec/" .. H.lua:gsub("[^%w%.]", "")
-  nginx.prefix = prefix
-  stop_nginx()
-  assert(run("rm -rf '" .. prefix .. "' && mkdir -p '" .. prefix .. "/tmp'"))
-  assert(exists(repo .. "/build/luajit/iothub/core.so"),
-    "build/luajit/iothub/core.so is missing: nginx runs LuaJIT; run `make all` (LUAS includes luajit)")
-  -- A self-signed certificate for the TLS server nothing trusts.
-  assert(run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
-    .. " -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '" .. prefix .. "/self.key' -out '"
-    .. prefix .. "/self.crt' >/dev/null 2>&1"), "openssl could not make a test certificate")
-  local template = assert(read(repo .. "/spec/fixtures/openresty/nginx.conf.in"))
-  local last_err
-  for _ = 1, 3 do                     -- a port taken meanwhile: try others
-    local port, tls_port = free_ports()
-    local values = { PREFIX = prefix, REPO = repo, PORT = port, TLS_PORT = tls_port, CA = H.ca_file,
-      CERT = prefix .. "/self.crt", KEY = prefix .. "/self.key" }
-    write(prefix .. "/nginx.conf", (template:gsub("@(%u[%u_]*)@", function(k) return tostring(assert(values[k], k)) end)))
-    local cmd = ("IOTHUB_SPEC_TLS_URL=https://127.0.0.1:%d %s -p '%s' -c '%s/nginx.conf' 2>'%s/start.err'")
-      :format(tls_port, nginx_binary(), prefix, prefix, prefix)
-    if run(cmd) then
-      -- The daemon writes its pid file just after the command returns.
-      for _ = 1, 100 do
-        if (read(prefix .. "/nginx.pid") or ""):match("%d+") then break end
-        core.sleep(0.02)
-      end
-      nginx.port, nginx.tls_port = port, tls_port
-      nginx.client = assert(core.client(nil, { endpoint = "http://127.0.0.1:" .. port, allow_http = true,
-        timeout = 30 }))
-      return
-    end
-    last_err = (read(prefix .. "/start.err") or "") .. (read(prefix .. "/error.log") or "")
-    stop_nginx()
-  end
-  error("nginx did not start: " .. last_err)
+  nginx = nginx_server.start("openresty", "spec/fixtures/openresty/nginx.conf.in", {
+    probe = "/fast",
+    env = function(v) return { IOTHUB_SPEC_TLS_URL = "https://127.0.0.1:" .. v.TLS_PORT } end,
+  })
+end
+
+local function stop_nginx()
+  if nginx.stop then nginx:stop() end
 end
 
 -- GET path on nginx -> the decoded JSON answer (any status).
 local function get(path)
   local value, err = nginx.client:request("GET", path)
   if value then return value end
+  if not err.status then nginx:check() end
   assert(err.kind == "http" and err.status, tostring(err))
   error("nginx answered " .. tostring(err.status) .. " for " .. path .. ": " .. tostring(err.message)
-    .. "\n" .. (read(nginx.prefix .. "/error.log") or ""):sub(-2000))
+    .. "\n" .. nginx:error_log():sub(-2000))
 end
 
 -- Several GETs at once (the core's request_many): the decoded answers.
@@ -128,11 +39,9 @@ local function get_many(paths, concurrency)
   return values
 end
 
-local function error_log() return read(nginx.prefix .. "/error.log") or "" end
+local function error_log() return nginx:error_log() end
 
-local nginx_missing = not nginx_binary() and "nginx is not installed"
-  or not exists(NGINX_MODULES .. "ngx_http_lua_module.so") and "libnginx-mod-http-lua is not installed"
-  or not exists(NGINX_MODULES .. "ndk_http_module.so") and "libnginx-mod-http-ndk is not installed"
+local nginx_missing = nginx_server.missing()
 
 describe("OpenResty (iothub through cosockets in nginx)", function()
   if nginx_missing then
@@ -142,17 +51,14 @@ describe("OpenResty (iothub through cosockets in nginx)", function()
 
   setup(function()
     H.reset()
-    local ok, err = pcall(start_nginx)
-    if not ok then
-      stop_nginx()
-      error(err, 0)
-    end
+    start_nginx()
   end)
-  teardown(function()
-    if nginx.client then nginx.client:close() end
-    stop_nginx()
+  teardown(stop_nginx)
+  -- A worker that died (or an [emerg]/[alert]) fails the next test at once.
+  before_each(function()
+    nginx:check()
+    H.reset()
   end)
-  before_each(function() H.reset() end)
 
   it("picks the cosocket transport by itself inside nginx", function()
     local s = get("/stats")
