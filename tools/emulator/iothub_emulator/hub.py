@@ -10,9 +10,10 @@ state. One lock guards it all.
 import copy
 import threading
 
-from . import devices, query
+from . import devices, query, twins
 from .bulk import BulkJob
-from .clock import Clock
+from .clock import Clock, iso
+from .errors import ServiceError
 from .scheduled import ScheduledJob
 
 
@@ -25,9 +26,27 @@ class Registry:
 
     def __init__(self):
         self.devices = devices.seeded_devices()
+        self.modules = devices.seeded_modules()   # device id -> module id -> twin
 
     def get(self, device_id):
         return self.devices.get(device_id)
+
+    def twin(self, device_id, module_id=None):
+        """The live twin document; 404 DeviceNotFound / ModuleNotFound."""
+        device = self.devices.get(device_id)
+        if device is None:
+            raise ServiceError("DeviceNotFound", "Device {} not registered".format(device_id))
+        if module_id is None:
+            return device["twin"]
+        module = self.modules.get(device_id, {}).get(module_id)
+        if module is None:
+            raise ServiceError("ModuleNotFound", "Module {} on device {} not registered"
+                               .format(module_id, device_id))
+        return module
+
+    def module_twins(self):
+        """Every module twin, by device id then module id."""
+        return [self.modules[d][m] for d in sorted(self.modules) for m in sorted(self.modules[d])]
 
     def matching(self, tree):
         """Ids of the devices whose twin satisfies ``tree``, sorted."""
@@ -86,6 +105,37 @@ class Hub:
             return [copy.deepcopy(self.registry.get(ident)["twin"])
                     for ident in self.registry.matching(tree)]
 
+    def get_twin(self, device_id, module_id=None):
+        """A device or module twin; raises ServiceError 404 when there is none."""
+        with self._lock:
+            self._catch_up()
+            return copy.deepcopy(self.registry.twin(device_id, module_id))
+
+    def write_twin(self, device_id, module_id, body, if_match, replace):
+        """PATCH (replace False) or PUT a twin after the If-Match check; the new twin."""
+        with self._lock:
+            now = self._catch_up()
+            twin = self.registry.twin(device_id, module_id)
+            twins.check_etag(twin, if_match)
+            scratch = copy.deepcopy(twin)   # a refused body leaves the twin untouched
+            (twins.apply_replace if replace else twins.apply_patch)(scratch, body, iso(now))
+            twin.clear()
+            twin.update(scratch)
+            return copy.deepcopy(twin)
+
+    def query_documents(self, source):
+        """Every document a query FROM ``source`` reads, in answer order."""
+        with self._lock:
+            self._catch_up()
+            if source == "devices":
+                docs = [self.registry.devices[i]["twin"] for i in sorted(self.registry.devices)]
+            elif source == "devices.modules":
+                docs = self.registry.module_twins()
+            else:
+                docs = [row for job in self._jobs.values()
+                        for row in job.device_rows(self.registry)]
+            return copy.deepcopy(docs)
+
     def device(self, device_id):
         with self._lock:
             self._catch_up()
@@ -100,6 +150,7 @@ class Hub:
     def delete_device(self, device_id):
         with self._lock:
             self._catch_up()
+            self.registry.modules.pop(device_id, None)
             return self.registry.devices.pop(device_id, None) is not None
 
     # -- scheduled jobs -----------------------------------------------------------

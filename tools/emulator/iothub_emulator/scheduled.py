@@ -166,7 +166,7 @@ class ScheduledJob:
                 "code": "DeviceNotFound",
                 "description": "Device '{}' was not found".format(device_id)}}
         if self.type == "scheduleUpdateTwin":
-            devices.apply_twin_patch(device, self.body["updateTwin"])
+            devices.apply_twin_patch(device, self.body["updateTwin"], iso(at))
             return {**row, "status": "completed", "outcome": {"deviceMethodResponse": None}}
         name = self.body["cloudToDeviceMethod"]["methodName"]
         result, status, payload = devices.call_method(device, name)

@@ -92,8 +92,11 @@ class HubTest(unittest.TestCase):
                          ("completed", 2))
         twin = self.hub.twin("device-040")
         self.assertEqual(twin["tags"], {"site": "oslo", "model": {"name": "tx-2", "rev": 2}})
-        self.assertEqual(twin["properties"]["desired"],
+        desired = twin["properties"]["desired"]
+        self.assertEqual({k: v for k, v in desired.items() if k != "$metadata"},
                          {"telemetryInterval": 30, "fw": {"version": "2.0.0"}, "$version": 2})
+        self.assertEqual(desired["$metadata"]["fw"]["version"]["$lastUpdatedVersion"], 2)
+        self.assertEqual(desired["$metadata"]["telemetryInterval"]["$lastUpdatedVersion"], 2)
         self.assertEqual(twin["version"], before["version"] + 1)
         self.assertNotEqual(twin["etag"], before["etag"])
         self.assertEqual(twin["properties"]["reported"], before["properties"]["reported"])
