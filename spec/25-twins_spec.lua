@@ -372,6 +372,36 @@ describe("hub:device_jobs with a status", function()
   end)
 end)
 
+describe("a twin-update job, checked through the twins", function()
+  it("applies the desired value to every matching twin, which connected devices then report", function()
+    H.reset()
+    H.clock { device_seconds = 0.01, report_seconds = 0.3 }
+    local hub = H.hub()
+    local condition = "tags.site = 'berlin'"
+    assert(hub:schedule_twin_update { job_id = "fw-berlin", query_condition = condition,
+      twin = { properties = { desired = { fw = { version = "2.0.0" } } } } })
+    assert.are.equal("completed", assert(hub:wait_job("fw-berlin", { timeout = 20, interval = 0.05 })).status)
+    local function count(sql)
+      return assert(hub:query(sql)).items[1].n
+    end
+    assert.are.equal(13, count("SELECT COUNT() AS n FROM devices WHERE " .. condition
+      .. " AND properties.desired.fw.version = '2.0.0'"))
+    -- reports trail the job by report_seconds: wait for the 12 connected ones
+    local converged = "SELECT COUNT() AS n FROM devices WHERE " .. condition
+      .. " AND properties.reported.fw.version = '2.0.0'"
+    local deadline = core.monotonic() + 10
+    while count(converged) < 12 and core.monotonic() < deadline do core.sleep(0.05) end
+    assert.are.equal(12, count(converged))
+    local stale = collect(hub:twins(condition .. " AND properties.reported.fw.version != '2.0.0'"))
+    assert.are.equal(1, #stale)
+    assert.are.equal("device-039", stale[1].deviceId)
+    assert.are.equal("Disconnected", stale[1].connectionState)
+    assert.are.equal(0, count("SELECT COUNT() AS n FROM devices WHERE tags.site <> 'berlin' "
+      .. "AND IS_DEFINED(properties.desired.fw)"))
+    hub:close()
+  end)
+end)
+
 describe("twin calls inside iothub.spawn tasks", function()
   local hub
   before_each(function() H.reset(); hub = H.hub() end)

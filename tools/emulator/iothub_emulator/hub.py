@@ -2,12 +2,14 @@
 through the API (scheduled and import/export) and the emulated clock.
 
 Everything is evaluated lazily: before any read or change, ``_catch_up``
-fires every job event due by the emulated "now", in time order (ties: the
-older job first). No background thread; every answer sees one consistent
+fires every job event and device report due by the emulated "now", in time
+order (ties: the older job first, reports before jobs). No background thread; every answer sees one consistent
 state. One lock guards it all.
 """
 
 import copy
+import heapq
+import itertools
 import threading
 
 from . import devices, query, twins
@@ -27,6 +29,29 @@ class Registry:
     def __init__(self):
         self.devices = devices.seeded_devices()
         self.modules = devices.seeded_modules()   # device id -> module id -> twin
+        self.reports = []         # heap of (due, seq, device id, desired patch)
+        self._seq = itertools.count()
+        self.report_micros = 0    # set by the hub from its clock
+
+    def desired_changed(self, device_id, update, at):
+        """A twin job patched this device at ``at``: a connected device
+        reports the desired values it got, report_micros later."""
+        desired = (update.get("properties") or {}).get("desired")
+        device = self.devices.get(device_id)
+        if not isinstance(desired, dict) or not desired or device is None or \
+                device["twin"].get("connectionState") != "Connected":
+            return
+        heapq.heappush(self.reports, (at + self.report_micros, next(self._seq), device_id,
+                                      copy.deepcopy(desired)))
+
+    def report_due(self, now):
+        return self.reports[0][0] if self.reports and self.reports[0][0] <= now else None
+
+    def fire_report(self):
+        at, _, device_id, desired = heapq.heappop(self.reports)
+        device = self.devices.get(device_id)
+        if device is not None:
+            twins.report(device["twin"], desired, iso(at))
 
     def get(self, device_id):
         return self.devices.get(device_id)
@@ -69,12 +94,17 @@ class Hub:
 
     def _catch_up(self):
         now = self.clock.now()
+        self.registry.report_micros = self.clock.report_micros
         while True:
             best = None
             for job in self._jobs.values():
                 at = job.due(now)
                 if at is not None and (best is None or at < best[0]):
                     best = (at, job)
+            report = self.registry.report_due(now)
+            if report is not None and (best is None or report <= best[0]):
+                self.registry.fire_report()
+                continue
             if best is None:
                 return now
             best[1].fire(best[0], self.registry)

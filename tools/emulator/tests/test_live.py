@@ -111,7 +111,7 @@ class LiveTest(support.EmulatorTestCase):
                                                    {**body, "jobId": "fixture-twin-1"})),
                          (409, "JobAlreadyExists"))
         clock = self.control("POST", "clock", {"advance": 30})
-        self.assertEqual(set(clock), {"now", "speed", "device_seconds"})
+        self.assertEqual(set(clock), {"now", "speed", "device_seconds", "report_seconds"})
         _, _, job = self.call("GET", "/jobs/v2/w1")
         self.assertEqual((job["status"], job["deviceJobStatistics"]["succeededCount"]),
                          ("completed", 40))
