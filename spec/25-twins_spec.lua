@@ -150,6 +150,18 @@ describe("hub:update_twin and hub:replace_twin", function()
     assert.are.equal(412, err.status)
   end)
 
+  it("replace a twin read, changed and sent back whole", function()
+    local twin = assert(hub:get_twin("device-010"))
+    twin.tags.site = "oslo"
+    twin.properties.desired.mode = "eco"
+    local after = assert(hub:replace_twin("device-010", twin, { etag = twin.etag }))
+    assert.are.equal("oslo", after.tags.site)
+    assert.are.equal("eco", after.properties.desired.mode)
+    assert.are.equal(60, after.properties.desired.telemetryInterval)
+    assert.are.equal(twin.version + 1, after.version)
+    assert.are.equal(2, after.properties.desired["$version"])
+  end)
+
   it("write module twins with the module_id option", function()
     local twin = assert(hub:update_twin("device-002", { properties = { desired = { rate = 99 } } },
       { module_id = "sensor" }))
@@ -343,6 +355,7 @@ describe("hub:rows and hub:twins", function()
     assert.are.equal(400, err.status)
     assert.has_error(function() hub:rows(42) end, "iothub.rows: query must be a string, got number")
     assert.has_error(function() hub:twins("x", { continuation = "t" }) end)
+    assert.has_error(function() hub:twins("") end, "iothub.twins: condition must not be empty")
     assert.has_error(function() hub:twins("x", { limit = -1 }) end)
   end)
 end)
@@ -367,6 +380,8 @@ describe("hub:device_jobs with a status", function()
     assert.are.equal("SELECT * FROM devices.jobs WHERE devices.jobs.jobId = 'reboot-twins' "
       .. "AND devices.jobs.status = 'failed'", sent)
     assert.are.equal(33, #collect(hub:device_jobs("reboot-twins", { status = "completed", page_size = 10 })))
+    assert.are.equal(0, #collect(hub:device_jobs("reboot-twins", { status = "cancelled" })))
+    assert.truthy(cjson.decode(last("POST").body).query:find("devices.jobs.status = 'canceled'", 1, true))
     assert.has_error(function() hub:device_jobs("reboot-twins", { status = "bogus" }) end,
       "iothub.device_jobs: unknown device job status 'bogus'")
   end)

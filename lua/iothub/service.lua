@@ -285,10 +285,12 @@ function Service:device_jobs(job_id, opts)
   args.self("device_jobs", self, mt)
   args.id("device_jobs", job_id)
   opts = args.options("device_jobs", opts, { page_size = "number", status = "string" }, { page_size = 1 })
-  if opts.status and not device_job_statuses[opts.status] then
-    args.fail("device_jobs", "unknown device job status '" .. opts.status .. "'")
+  -- Rows spell it "canceled"; the status helpers accept both spellings.
+  local status = opts.status == "cancelled" and "canceled" or opts.status
+  if status and not device_job_statuses[status] then
+    args.fail("device_jobs", "unknown device job status '" .. status .. "'")
   end
-  local query_text = device_jobs_query(job_id, opts.status)
+  local query_text = device_jobs_query(job_id, status)
   return paging.items(paging.pages(function(token, size)
     return self:_device_query_page(query_text, token, size)
   end, opts.page_size))

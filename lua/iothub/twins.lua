@@ -48,10 +48,11 @@ end
 -- What is wrong with a query text, or nil: the service takes any UTF-8
 -- string; an empty one can only be a mistake. (Callers raise with
 -- args.fail themselves, so the error names the user's line.)
-local function sql_problem(sql)
-  if type(sql) ~= "string" then return "query must be a string, got " .. type(sql) end
-  if sql == "" then return "query must not be empty" end
-  if find(sql, "[\128-\255]") and not utf8_valid(sql) then return "query is not valid UTF-8" end
+local function sql_problem(sql, what)
+  what = what or "query"
+  if type(sql) ~= "string" then return what .. " must be a string, got " .. type(sql) end
+  if sql == "" then return what .. " must not be empty" end
+  if find(sql, "[\128-\255]") and not utf8_valid(sql) then return what .. " is not valid UTF-8" end
 end
 
 local function page_size_problem(opts)
@@ -146,7 +147,7 @@ function M.mixin(Service, mt)
 
   function Service:twins(condition, opts)
     args.self("twins", self, mt)
-    local why = condition ~= nil and sql_problem(condition)
+    local why = condition ~= nil and sql_problem(condition, "condition")
     if why then args.fail("twins", why) end
     opts = args.options("twins", opts, rows_options, query_min)
     why = page_size_problem(opts)

@@ -149,10 +149,10 @@ def _check_body(body, replace):
         raise ServiceError("ArgumentInvalid", "tags must be a JSON object")
     if props is not None and not isinstance(props, dict):
         raise ServiceError("ArgumentInvalid", "properties must be a JSON object")
+    # properties.reported (the device's) and the read-only fields of a twin
+    # read before (etag, version, $metadata...) are ignored, so a twin read,
+    # changed and sent back whole replaces what the back end owns.
     props = props or {}
-    if props.get("reported") is not None:
-        raise ServiceError("ArgumentInvalid",
-                           "Reported properties are written by the device; the back end cannot")
     desired = props.get("desired")
     if desired is not None and not isinstance(desired, dict):
         raise ServiceError("ArgumentInvalid", "properties.desired must be a JSON object")

@@ -86,9 +86,23 @@ class TwinRoutesTest(support.EmulatorTestCase):
                                  **{"If-Match": '"AAAAAAAAAAE="'})
         self.assertEqual(status, 412)
 
+    def test_a_twin_read_and_sent_back_whole_replaces_tags_and_desired(self):
+        _, _, twin = self.call("GET", "/twins/device-004")
+        twin["tags"]["site"] = "oslo"
+        twin["properties"]["desired"]["mode"] = "eco"
+        twin["properties"]["reported"]["fw"] = {"version": "9"}   # ignored
+        status, _, after = self.call("PUT", "/twins/device-004", twin,
+                                     **{"If-Match": '"{}"'.format(twin["etag"])})
+        self.assertEqual(status, 200, after)
+        self.assertEqual((after["tags"]["site"], after["properties"]["desired"]["mode"]),
+                         ("oslo", "eco"))
+        self.assertEqual(after["properties"]["desired"]["telemetryInterval"], 60)
+        self.assertEqual(after["properties"]["reported"]["fw"], {"version": "1.0.0"})
+        self.assertEqual(after["version"], twin["version"] + 1)
+
     def test_bad_bodies_are_refused(self):
         for body in ([], {"tags": 3}, {"properties": {"reported": {"a": 1}}},
-                     {"properties": {"desired": "x"}}, {}):
+                     {"properties": {"desired": "x"}}, {}, {"properties": None}):
             with self.subTest(body=body):
                 status, headers, _ = self.call("PATCH", "/twins/device-001", body)
                 self.assertEqual((status, headers["iothub-errorcode"]), (400, "ArgumentInvalid"))
