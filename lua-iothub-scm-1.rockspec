@@ -52,6 +52,7 @@ build = {
     ["iothub.status"] = "lua/iothub/status.lua",
     ["iothub.time"] = "lua/iothub/time.lua",
     ["iothub.transport"] = "lua/iothub/transport.lua",
+    ["iothub.twins"] = "lua/iothub/twins.lua",
     ["iothub.wait"] = "lua/iothub/wait.lua",
   },
 }

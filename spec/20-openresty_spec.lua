@@ -115,6 +115,37 @@ describe("OpenResty (iothub through cosockets in nginx)", function()
     assert.are.equal(3, all.pages)
   end)
 
+  it("reads, patches and queries twins through cosockets", function()
+    local before = get("/stats").hub
+    local r = get("/twin?id=device-001&module=camera")
+    assert.is_nil(r.error)
+    assert.are.equal("camera", r.twin.moduleId)
+    local etag = get("/twin?id=device-002").twin.etag
+    r = get("/twin?id=device-002&tag=ring&value=beta&etag=" .. etag)
+    assert.is_nil(r.error)
+    assert.are.equal("beta", r.twin.tags.ring)
+    r = get("/twin?id=device-002&tag=ring&value=gamma&etag=" .. etag)   -- stale now
+    assert.is_nil(r.twin)
+    assert.are.equal(412, r.error.status)
+    assert.are.equal("PreconditionFailed", r.error.code)
+    r = get("/twin?id=a%2Fb")
+    assert.are.equal("DeviceNotFound", r.error.code)
+    r = get("/twin_query?sql=" .. core.percent_encode("SELECT tags.site AS site, COUNT() AS n FROM devices "
+      .. "GROUP BY tags.site") .. "&page_size=4&condition=" .. core.percent_encode("tags.floor = 5"))
+    assert.is_nil(r.error)
+    assert.are.equal("raw", r.page.item_type)
+    assert.are.same({ site = "paris", n = 14 }, r.page.items[3])
+    assert.are.equal(8, #r.ids)
+    assert.are.equal("device-040", r.ids[8])
+    r = get("/twin_query?sql=" .. core.percent_encode("SELECT TOP 1 * FROM devices")
+      .. "&condition=" .. core.percent_encode("tags.floor = = 5"))
+    assert.are.equal(400, r.error.status)
+    assert.are.equal(400, r.raised.status)
+    local after = get("/stats").hub
+    assert.are.equal(0, after.curl_requests)
+    assert.are.equal(before.cosocket_requests + 10, after.cosocket_requests)
+  end)
+
   it("reads many jobs concurrently with light threads", function()
     local r = get("/many?n=40&concurrency=8")
     assert.are.equal(40, r.asked)

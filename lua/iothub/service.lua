@@ -1,7 +1,8 @@
 -- iothub.service: the IoT Hub service-API client (shared access signature
 -- auth): job reads, queries with paging, concurrent reads, scheduling,
--- cancelling and waiting, per-device results, import/export jobs. The C core
--- signs, sends and decodes; this file builds paths and checks arguments.
+-- cancelling and waiting, per-device results, import/export jobs; twins and
+-- device queries come from iothub.twins. The C core signs, sends and
+-- decodes; this file builds paths and checks arguments.
 local core = require("iothub.core")
 local args = require("iothub.args")
 local paging = require("iothub.paging")
@@ -10,6 +11,7 @@ local transport = require("iothub.transport")
 local json = require("iothub.json")
 local schedule = require("iothub.schedule")
 local wait = require("iothub.wait")
+local twins = require("iothub.twins")
 
 local Service = {}
 local mt = { __index = Service, __name = "iothub.service" }
@@ -28,6 +30,10 @@ local job_types = { scheduleDeviceMethod = true, scheduleUpdateTwin = true, expo
   updateDeviceConfiguration = true, writeDeviceProperties = true }
 local job_statuses = { unknown = true, enqueued = true, running = true, completed = true,
   failed = true, cancelled = true, scheduled = true, queued = true }
+
+-- Statuses of devices.jobs rows (the service spells it "canceled" there).
+local device_job_statuses = { pending = true, scheduled = true, running = true,
+  completed = true, failed = true, canceled = true }
 
 local M = { DEFAULT_API_VERSION = DEFAULT_API_VERSION }
 
@@ -245,15 +251,23 @@ function Service:wait_job(job_id, opts)
   return wait.wait("wait_job", function() return self:get_job(job_id) end, opts, env.sleep, env.clock)
 end
 
--- A devices.jobs query for one job; the id is a string literal in it, with
--- quotes and backslashes escaped (the query language escapes with "\").
-local function device_jobs_query(job_id)
-  local literal = job_id:gsub("[\\']", "\\%0")
-  return "SELECT * FROM devices.jobs WHERE devices.jobs.jobId = '" .. literal .. "'"
+-- A string literal of the query language: quotes and backslashes escaped
+-- (the query language escapes with "\").
+local function literal(s)
+  return "'" .. s:gsub("[\\']", "\\%0") .. "'"
+end
+
+-- A devices.jobs query for one job, and the rows of one status only when
+-- `status` is given (the service filters, so a large job's failures do not
+-- need every row paged through).
+local function device_jobs_query(job_id, status)
+  local text = "SELECT * FROM devices.jobs WHERE devices.jobs.jobId = " .. literal(job_id)
+  if status then text = text .. " AND devices.jobs.status = " .. literal(status) end
+  return text
 end
 M.device_jobs_query = device_jobs_query
 
--- One page of POST /devices/query: items, next continuation | nil, err.
+-- One page of POST /devices/query: items, next continuation, item type | nil, err.
 function Service:_device_query_page(query_text, continuation, page_size)
   local headers = {}
   if page_size then headers["x-ms-max-item-count"] = tostring(page_size) end
@@ -264,14 +278,19 @@ function Service:_device_query_page(query_text, continuation, page_size)
   if type(items) ~= "table" then
     return nil, core.error("decode", "device query did not return a JSON array")
   end
-  return items, resp_headers["x-ms-continuation"]
+  return items, resp_headers["x-ms-continuation"], resp_headers["x-ms-item-type"]
 end
 
 function Service:device_jobs(job_id, opts)
   args.self("device_jobs", self, mt)
   args.id("device_jobs", job_id)
-  opts = args.options("device_jobs", opts, { page_size = "number" }, { page_size = 1 })
-  local query_text = device_jobs_query(job_id)
+  opts = args.options("device_jobs", opts, { page_size = "number", status = "string" }, { page_size = 1 })
+  -- Rows spell it "canceled"; the status helpers accept both spellings.
+  local status = opts.status == "cancelled" and "canceled" or opts.status
+  if status and not device_job_statuses[status] then
+    args.fail("device_jobs", "unknown device job status '" .. status .. "'")
+  end
+  local query_text = device_jobs_query(job_id, status)
   return paging.items(paging.pages(function(token, size)
     return self:_device_query_page(query_text, token, size)
   end, opts.page_size))
@@ -318,6 +337,8 @@ function Service:close()
   args.self("close", self, mt)
   self.client:close()
 end
+
+twins.mixin(Service, mt)
 
 mt.__close = function(self) self.client:close() end
 mt.__tostring = function(self) return "iothub.service: " .. tostring(self.client):gsub("^iothub%.client ", "") end
