@@ -10,6 +10,8 @@ local service = require("iothub.service")
 local status = require("iothub.status")
 local time = require("iothub.time")
 
+local error, tostring, type = error, tostring, type
+
 local M = {
   _VERSION = require("iothub.transport").VERSION,
   null = core.null,
@@ -38,8 +40,6 @@ local M = {
   pending = async.pending,
   response = reply.response,
 }
-
-local error, tostring, type = error, tostring, type
 
 -- iothub.assert(v, err, ...): assert for `nil, err` results. Returns all its
 -- arguments when v is true; otherwise raises err as assert does, except
