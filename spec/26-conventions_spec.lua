@@ -265,7 +265,8 @@ describe("argument errors", function()
     { "hub:get_import_export_job", function() local _ = hub:get_import_export_job(1) end },
     { "hub:import_export_jobs", function() local _ = hub.import_export_jobs() end },
     { "hub:cancel_import_export_job", function() local _ = hub:cancel_import_export_job("") end },
-    { "hub:stats", function() local _ = closed:stats() end },
+    { "hub:stats", function() local _ = hub.stats() end },
+    { "hub:job_pages closed", function() local _ = closed:job_pages() end },
     { "hub:close", function() local _ = hub.close() end },
     { "arm:get_job", function() local _ = arm:get_job(1) end },
     { "arm:list_jobs", function() local _ = arm:list_jobs { nope = 1 } end },
@@ -288,6 +289,19 @@ describe("argument errors", function()
       assert.truthy(err:find(SPEC .. ":" .. line .. ":"), err)
     end)
   end
+end)
+
+describe("a closed client", function()
+  it("raises at the caller's line for calls, and still closes again and gives its stats", function()
+    local hub = H.hub()
+    assert.truthy(hub:get_job(JOB))
+    hub:close()
+    hub:close()
+    assert.are.equal(1, hub:stats().requests)
+    local ok, err = pcall(function() local _ = hub:get_job(JOB) end)
+    assert.is_false(ok)
+    assert.truthy(err:find(SPEC .. ":%d+: iothub.get_job: the client is closed"), err)
+  end)
 end)
 
 describe("ids that would name another route", function()

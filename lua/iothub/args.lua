@@ -117,15 +117,18 @@ function M.id(fname, id, what, reserved)
   return id
 end
 
+-- Methods that work on a closed client (stats gives the final counters).
+local after_close = { close = true, stats = true }
+
 -- Checks that self is an object made by the given class (catches
--- hub.get_job(id)) and, but for close, that its client is open: the core
--- would raise too, without the caller's position.
+-- hub.get_job(id)) and, but for close and stats, that its client is open:
+-- the core would raise too, at a line inside iothub.
 function M.self(fname, self, mt)
   if type(self) ~= "table" or getmetatable(self) ~= mt then
     raise(format("iothub.%s: call it as a method (obj:%s(...))", fname, fname:match("[^.:]+$")))
   end
   local client = rawget(self, "client")
-  if client and fname ~= "close" and client:is_closed() then
+  if client and not after_close[fname] and client:is_closed() then
     raise(format("iothub.%s: the client is closed", fname))
   end
   return self
