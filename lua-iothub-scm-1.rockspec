@@ -46,6 +46,7 @@ build = {
     ["iothub.ngx_client"] = "lua/iothub/ngx_client.lua",
     ["iothub.ngx_http"] = "lua/iothub/ngx_http.lua",
     ["iothub.paging"] = "lua/iothub/paging.lua",
+    ["iothub.reply"] = "lua/iothub/reply.lua",
     ["iothub.retry"] = "lua/iothub/retry.lua",
     ["iothub.schedule"] = "lua/iothub/schedule.lua",
     ["iothub.service"] = "lua/iothub/service.lua",

@@ -7,6 +7,7 @@ local core = require("iothub.core")
 local args = require("iothub.args")
 local paging = require("iothub.paging")
 local json = require("iothub.json")
+local reply = require("iothub.reply")
 
 local type, find = type, string.find
 local encode = core.percent_encode
@@ -36,13 +37,9 @@ local function if_match(etag)
 end
 M.if_match = if_match
 
--- A twin from the call's answer, or nil, err.
-local function twin_result(value, err)
-  if value == nil then return nil, err end
-  if type(value) ~= "table" then
-    return nil, core.error("decode", "the twin is not a JSON object")
-  end
-  return value
+-- A twin from the call's answer (checked to be a JSON object), or nil, err.
+local function twin_result(...)
+  return reply.value("object", "twin", ...)
 end
 
 -- What is wrong with a query text, or nil: the service takes any UTF-8
@@ -125,7 +122,7 @@ function M.mixin(Service, mt)
     if why then args.fail("query", why) end
     local items, continuation, item_type = self:_device_query_page(sql, opts.continuation, opts.page_size)
     if not items then return nil, continuation end
-    return { items = items, continuation = continuation, item_type = item_type }
+    return reply.inherit({ items = items, continuation = continuation, item_type = item_type }, items)
   end
 
   -- The rows of every page of sql, fetched as the loop goes.
