@@ -106,6 +106,27 @@ static char *dup_trimmed_url(const char *s) {
   return p;
 }
 
+/* What is wrong with an endpoint URL ("scheme://host[:port][/path]"), or
+ * NULL. Checked once here, so nothing in it can change a request line or
+ * its target on any transport; the message never quotes the URL (it may
+ * hold a password). */
+static const char *endpoint_error(const char *s, int allow_http) {
+  const char *auth, *path;
+  if (strncmp(s, "https://", 8) == 0) auth = s + 8;
+  else if (allow_http && strncmp(s, "http://", 7) == 0) auth = s + 7;
+  else return allow_http ? "endpoint must be an http:// or https:// URL"
+                         : "endpoint must be an https:// URL (http:// only with allow_http)";
+  path = auth + strcspn(auth, "/");
+  if (iothub_authority_check(auth, (size_t)(path - auth)) != NULL)
+    return "endpoint must be scheme://host[:port] with an optional path: a host name, IPv4 or [IPv6] "
+           "address, a port 1..65535, and no user, '?', '#', spaces or control characters";
+  for (; *path; path++)
+    if (!(strchr("-._~!$&'()*+,;=:@/%", *path) || (*path >= 'a' && *path <= 'z') ||
+          (*path >= 'A' && *path <= 'Z') || (*path >= '0' && *path <= '9')))
+      return "endpoint's path may hold only URL path characters (no '?', '#', spaces or control characters)";
+  return NULL;
+}
+
 /* core.client(connection_string | nil, opts): with a connection string the
  * client signs every request with a cached SAS; without one it adds no
  * Authorization (bearer tokens and token endpoints pass their own) and
@@ -143,11 +164,9 @@ int iothub_client_new(lua_State *L) {
   allow_http = lua_toboolean(L, -1);
   lua_pop(L, 1);
   if (conn == NULL && endpoint == NULL) luaL_error(L, "iothub: a client without a connection string needs an endpoint");
-  if (endpoint && strncmp(endpoint, "https://", 8) != 0 &&
-      !(allow_http && strncmp(endpoint, "http://", 7) == 0)) {
+  if (endpoint && (err = endpoint_error(endpoint, allow_http)) != NULL) {
     lua_pushnil(L);
-    iothub_error_push(L, "config", allow_http ? "endpoint must be an http:// or https:// URL"
-                                              : "endpoint must be an https:// URL (http:// only with allow_http)");
+    iothub_error_push(L, "config", err);
     return 2;
   }
   c->closed = 0;
