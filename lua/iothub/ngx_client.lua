@@ -5,16 +5,11 @@
 -- called there. In the init phase and outside nginx the core's blocking
 -- request runs; in phases without cosockets a call raises.
 local ngx_http = require("iothub.ngx_http")
+local transport = require("iothub.transport")
 
 local M = {}
 
 local type, tostring, setmetatable, pcall, error, min = type, tostring, setmetatable, pcall, error, math.min
-
--- Phases where ngx.socket.tcp and ngx.thread work (lua-nginx-module docs).
-local cosocket_phases = {
-  rewrite = true, access = true, content = true, timer = true,
-  ssl_cert = true, ssl_session_fetch = true, ssl_client_hello = true,
-}
 
 local Client = {}
 local mt = { __index = Client, __name = "iothub.ngx_client" }
@@ -27,22 +22,16 @@ function M.new(core_client, opts)
     core = core_client,
     http = ngx_http.new {
       timeout = opts.timeout, connect_timeout = opts.connect_timeout, verify = opts.verify,
-      user_agent = opts.user_agent or ("lua-iothub/" .. require("iothub.transport").VERSION),
+      user_agent = opts.user_agent or ("lua-iothub/" .. transport.VERSION),
       max_response_size = opts.max_response_size,
     },
   }, mt)
 end
 
--- "cosocket", "blocking" (init phase, or not inside nginx), or raises.
+-- "cosocket" or "blocking" (the init phase, an iothub task, or not inside
+-- nginx), as iothub.transport decides; raises in phases without cosockets.
 local function mode()
-  if type(ngx) ~= "table" or type(ngx.get_phase) ~= "function" then return "blocking" end
-  local phase = ngx.get_phase()
-  if cosocket_phases[phase] then return "cosocket" end
-  if phase == "init" then return "blocking" end
-  -- A string, like every programmer error here: nginx logs an error table
-  -- raised in header_filter or log as "unknown reason".
-  error("iothub: cosockets are not available in the " .. tostring(phase)
-    .. " phase; call it from content/access/rewrite_by_lua or an ngx.timer", 3)
+  return transport.check_route(3) == "cosocket" and "cosocket" or "blocking"
 end
 M.mode = mode
 
