@@ -349,6 +349,26 @@ describe("OpenResty (iothub through cosockets in nginx)", function()
     end
   end)
 
+  describe("defaults in request handlers", function()
+    local JOB_PATH = "/jobs/v2/fixture-twin-1"
+
+    it("give up on a stalled hub after about 10 s, not 120 s", function()
+      H.fault { fault = "stall", path = JOB_PATH, seconds = 40, times = 0 }
+      local r = get("/defaults?id=fixture-twin-1")
+      assert.are.equal("timeout", r.error.kind)
+      assert.are.equal(2, r.attempts)                 -- two 5 s attempts
+      assert.is_true(r.elapsed >= 9.5 and r.elapsed < 15, "took " .. r.elapsed .. " s")
+    end)
+
+    it("follow the options where they are set", function()
+      H.fault { fault = "stall", path = JOB_PATH, seconds = 40, times = 0 }
+      local r = get("/defaults?id=fixture-twin-1&timeout=0.3&deadline=1")
+      assert.are.equal("timeout", r.error.kind)
+      assert.is_true(r.attempts >= 2, tostring(r.attempts))
+      assert.is_true(r.elapsed < 3, "took " .. r.elapsed .. " s")
+    end)
+  end)
+
   it("decodes JSON the same way as the core", function()
     local r = get("/job?id=fixture-method-1")
     assert.are.same({ 1, core.null, "x" }, r.job.cloudToDeviceMethod.payload.list)

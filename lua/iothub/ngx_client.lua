@@ -18,13 +18,19 @@ local mt = { __index = Client, __name = "iothub.ngx_client" }
 -- was made with (timeout, connect_timeout, verify, user_agent, max_response_size).
 function M.new(core_client, opts)
   opts = opts or {}
-  return setmetatable({
-    core = core_client,
-    http = ngx_http.new {
-      timeout = opts.timeout, connect_timeout = opts.connect_timeout, verify = opts.verify,
+  local function http(timeout)
+    return ngx_http.new {
+      timeout = timeout, connect_timeout = opts.connect_timeout, verify = opts.verify,
       user_agent = opts.user_agent or ("lua-iothub/" .. transport.VERSION),
       max_response_size = opts.max_response_size,
-    },
+    }
+  end
+  return setmetatable({
+    core = core_client,
+    http = http(opts.timeout),
+    -- Where an nginx request waits, attempts time out sooner unless the
+    -- options set a timeout (transport.HANDLER).
+    handler_http = opts.timeout == nil and http(transport.HANDLER.timeout) or nil,
   }, mt)
 end
 
@@ -38,7 +44,8 @@ M.mode = mode
 -- One request through a cosocket: what core_client:request returns.
 local function send(self, method, target, headers, body)
   local req = self.core:prepare(method, target, headers, body)
-  local status, resp_headers, resp_body = self.http:send(req)
+  local http = self.handler_http and transport.in_request_phase() and self.handler_http or self.http
+  local status, resp_headers, resp_body = http:send(req)
   if not status then return nil, resp_headers end
   return self.core:decode(status, resp_headers, resp_body, req.request_id)
 end
@@ -89,7 +96,9 @@ end
 function Client:stats()
   local s = self.core:stats()
   s.curl_requests, s.curl_connections = s.requests, s.connections
-  s.cosocket_requests, s.cosocket_connections = self.http.requests, self.http.connections
+  local h = self.handler_http
+  s.cosocket_requests = self.http.requests + (h and h.requests or 0)
+  s.cosocket_connections = self.http.connections + (h and h.connections or 0)
   s.requests = s.curl_requests + s.cosocket_requests
   s.connections = s.curl_connections + s.cosocket_connections
   return s

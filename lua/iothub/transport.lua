@@ -36,8 +36,8 @@ function M.in_nginx()
 end
 
 -- The nginx phases (ngx.get_phase()) where iothub can send, and how:
--- "request" phases have cosockets and a client waiting for the answer;
--- "timer" has cosockets and nobody waiting;
+-- "request" phases have cosockets and a client waiting for the answer (see
+-- M.HANDLER for their defaults); "timer" has cosockets and nobody waiting;
 -- "init" has no cosockets but may block (nginx has not started serving).
 -- Every other phase (init_worker, set, header_filter, body_filter, log,
 -- balancer, ssl_session_store, exit_worker, ...) has no cosockets and must
@@ -49,6 +49,14 @@ local PHASES = {
   init = "init",
 }
 M.PHASES = PHASES
+
+-- Defaults where an nginx request waits for the call (request phases, on
+-- the cosocket route), each used only when the options do not set it: an
+-- attempt times out after `timeout` s (30 elsewhere) and retries stop
+-- `deadline` s after the call began (120 elsewhere). A stalled hub then
+-- holds a handler about 10 s (two 5 s attempts), not 120 s. README.md,
+-- "OpenResty", says why these values.
+M.HANDLER = { timeout = 5, deadline = 10 }
 
 -- The nginx phase, or nil outside nginx.
 local function phase()
@@ -78,6 +86,11 @@ function M.check_route(level)
   if route then return route end
   error("iothub: cosockets are not available in the " .. tostring(p)
     .. " phase; call it from content/access/rewrite_by_lua or an ngx.timer", (level or 2) + 1)
+end
+
+-- Whether an nginx request is waiting on this call (a request phase).
+function M.in_request_phase()
+  return PHASES[phase()] == "request"
 end
 
 -- The client for checked opts; connection_string nil for clients that pass
