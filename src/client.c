@@ -4,6 +4,7 @@
 #include "client.h"
 #include "buffer.h"
 #include "connstr.h"
+#include "defaults.h"
 #include "errors.h"
 #include "http.h"
 #include "json.h"
@@ -153,11 +154,12 @@ int iothub_client_new(lua_State *L) {
   lua_getfield(L, opts, "verify");
   ho.verify = lua_isnil(L, -1) || lua_toboolean(L, -1);
   lua_pop(L, 1);
-  ho.timeout_ms = (long)(opt_number(L, opts, "timeout", 30, 0.001) * 1000);
-  ho.connect_timeout_ms = (long)(opt_number(L, opts, "connect_timeout", 10, 0.001) * 1000);
-  ho.user_agent = opt_string(L, opts, "user_agent", "lua-iothub");
-  ho.max_response_size = (size_t)opt_number(L, opts, "max_response_size", 16 * 1024 * 1024, 1024);
-  c->sas_ttl = (long long)opt_number(L, opts, "sas_ttl", 3600, 1);
+  ho.timeout_ms = (long)(opt_number(L, opts, "timeout", IOTHUB_TIMEOUT, 0.001) * 1000);
+  ho.connect_timeout_ms = (long)(opt_number(L, opts, "connect_timeout", IOTHUB_CONNECT_TIMEOUT, 0.001) * 1000);
+  ho.user_agent = opt_string(L, opts, "user_agent", IOTHUB_USER_AGENT);
+  ho.max_response_size = (size_t)opt_number(L, opts, "max_response_size", IOTHUB_MAX_RESPONSE_SIZE,
+                                                  IOTHUB_MIN_RESPONSE_SIZE);
+  c->sas_ttl = (long long)opt_number(L, opts, "sas_ttl", IOTHUB_SAS_TTL, 1);
   c->json_depth = (int)opt_number(L, opts, "max_json_depth", IOTHUB_JSON_DEFAULT_DEPTH, 1);
   if (c->json_depth > IOTHUB_JSON_MAX_DEPTH) luaL_error(L, "iothub: max_json_depth must be at most %d", IOTHUB_JSON_MAX_DEPTH);
   lua_getfield(L, opts, "allow_http");
@@ -426,8 +428,8 @@ static int client_request_many(lua_State *L) {
   iothub_request *reqs;
   int *slot_req;
   luaL_checktype(L, 2, LUA_TTABLE);
-  conc = (int)luaL_optinteger(L, 3, 8);
-  luaL_argcheck(L, conc >= 1 && conc <= 256, 3, "concurrency must be 1..256");
+  conc = (int)luaL_optinteger(L, 3, IOTHUB_CONCURRENCY);
+  luaL_argcheck(L, conc >= 1 && conc <= IOTHUB_MAX_CONCURRENCY, 3, "concurrency must be 1..256");
   lua_settop(L, 3);
   n = (int)iothub_rawlen(L, 2);
   /* Scratch memory as userdata, so a raise below leaks nothing. */

@@ -18,11 +18,12 @@ local mt = { __index = Client, __name = "iothub.ngx_client" }
 -- was made with (timeout, connect_timeout, verify, user_agent, max_response_size).
 function M.new(core_client, opts)
   opts = opts or {}
+  local limits = transport.limits       -- the core's defaults, as the libcurl path's
   local function http(timeout)
     return ngx_http.new {
-      timeout = timeout, connect_timeout = opts.connect_timeout, verify = opts.verify,
-      user_agent = opts.user_agent or ("lua-iothub/" .. transport.VERSION),
-      max_response_size = opts.max_response_size,
+      timeout = timeout or limits.timeout, connect_timeout = opts.connect_timeout or limits.connect_timeout,
+      verify = opts.verify, user_agent = opts.user_agent or limits.user_agent,
+      max_response_size = opts.max_response_size or limits.max_response_size,
     }
   end
   return setmetatable({
@@ -61,9 +62,10 @@ end
 function Client:request_many(list, concurrency)
   if mode() == "blocking" then return self.core:request_many(list, concurrency) end
   if type(list) ~= "table" then error("iothub: request_many expects a list of requests", 2) end
-  concurrency = concurrency or 8
-  if type(concurrency) ~= "number" or concurrency < 1 or concurrency > 256 or concurrency % 1 ~= 0 then
-    error("iothub: concurrency must be 1..256", 2)
+  local most = transport.limits.max_concurrency
+  concurrency = concurrency or transport.limits.concurrency
+  if type(concurrency) ~= "number" or concurrency < 1 or concurrency > most or concurrency % 1 ~= 0 then
+    error("iothub: concurrency must be 1.." .. most, 2)
   end
   for i = 1, #list do
     if type(list[i]) ~= "table" then error("iothub: each request must be a table", 2) end

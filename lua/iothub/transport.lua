@@ -9,7 +9,11 @@ local core = require("iothub.core")
 
 local M = {}
 
-M.VERSION = "0.1.0"
+-- The version, defaults and limits come from the C core (src/defaults.h),
+-- so the libcurl and cosocket paths share them.
+local limits = core.limits
+M.VERSION = core.version
+M.limits = limits
 
 -- Option name -> accepted types, and minimums, for iothub.args.options.
 M.option_types = {
@@ -18,7 +22,8 @@ M.option_types = {
   user_agent = "line", max_response_size = "number", allow_http = "boolean",
   transport = "string", max_json_depth = "number",
 }
-M.option_min = { timeout = 0.001, connect_timeout = 0.001, max_response_size = 1024, max_json_depth = 1 }
+M.option_min = { timeout = 0.001, connect_timeout = 0.001, max_response_size = limits.min_response_size,
+  max_json_depth = 1 }
 
 -- A copy of base extended with more (for clients with options of their own).
 function M.extend(base, more)
@@ -56,7 +61,7 @@ M.PHASES = PHASES
 -- `deadline` s after the call began (120 elsewhere). A stalled hub then
 -- holds a handler about 10 s (two 5 s attempts), not 120 s. README.md,
 -- "OpenResty", says why these values.
-M.HANDLER = { timeout = 5, deadline = 10 }
+M.HANDLER = { timeout = limits.handler_timeout, deadline = limits.handler_deadline }
 
 -- The nginx phase, or nil outside nginx.
 local function phase()
@@ -104,7 +109,7 @@ function M.client(connection_string, opts, endpoint)
   local client, err = core.client(connection_string, {
     endpoint = endpoint or opts.endpoint, ca_file = opts.ca_file, verify = opts.verify,
     timeout = opts.timeout, connect_timeout = opts.connect_timeout,
-    user_agent = opts.user_agent or ("lua-iothub/" .. M.VERSION),
+    user_agent = opts.user_agent or limits.user_agent,
     sas_ttl = opts.sas_ttl, max_response_size = opts.max_response_size,
     allow_http = opts.allow_http, max_json_depth = opts.max_json_depth,
   })
