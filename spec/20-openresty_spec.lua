@@ -258,6 +258,54 @@ describe("OpenResty (iothub through cosockets in nginx)", function()
     assert.truthy(log:find("cosockets are not available in the log phase", 1, true))
   end)
 
+  it("decides routes and sleeps from one table of phases", function()
+    get("/phase/balancer")
+    local s = get("/stats")
+    local b = s.balancer
+    assert.is_true(b.slept, b.sleep_error)         -- ngx.sleep is disabled there: the sleep does not use it
+    assert.are.equal("cosocket", s.route)
+    assert.are.equal(false, b.route)               -- no cosockets in the balancer phase
+    assert.are.equal("balancer", b.phase)
+    assert.truthy(b.request_error:find("cosockets are not available in the balancer phase", 1, true),
+      b.request_error)
+  end)
+
+  it("refuses a HostName or endpoint that could change the request line, before sending", function()
+    local function enc(v) return (v:gsub("[^%w]", function(c) return ("%%%02X"):format(c:byte()) end)) end
+    for _, url in ipairs { "https://", "https://u:pa55word@127.0.0.1:1", "https://127.0.0.1:0", "https://h?x" } do
+      H.clear_requests()
+      local r = get("/config?endpoint=" .. enc(url))
+      assert.are.equal("config", r.error.kind, url)
+      assert.is_nil(r.error.text:find("pa55word", 1, true))
+      assert.are.same({}, H.requests())
+    end
+    for _, host in ipairs { "h/jobs", "h?x", "", "h:99999" } do
+      local r = get("/config?host=" .. enc(host))
+      assert.are.equal("config", r.error.kind, host)
+      assert.truthy(r.error.message:find("HostName", 1, true), r.error.message)
+    end
+  end)
+
+  describe("defaults in request handlers", function()
+    local JOB_PATH = "/jobs/v2/fixture-twin-1"
+
+    it("give up on a stalled hub after about 10 s, not 120 s", function()
+      H.fault { fault = "stall", path = JOB_PATH, seconds = 40, times = 0 }
+      local r = get("/defaults?id=fixture-twin-1")
+      assert.are.equal("timeout", r.error.kind)
+      assert.are.equal(2, r.attempts)                 -- two 5 s attempts
+      assert.is_true(r.elapsed >= 9.5 and r.elapsed < 15, "took " .. r.elapsed .. " s")
+    end)
+
+    it("follow the options where they are set", function()
+      H.fault { fault = "stall", path = JOB_PATH, seconds = 40, times = 0 }
+      local r = get("/defaults?id=fixture-twin-1&timeout=0.3&deadline=1")
+      assert.are.equal("timeout", r.error.kind)
+      assert.is_true(r.attempts >= 2, tostring(r.attempts))
+      assert.is_true(r.elapsed < 3, "took " .. r.elapsed .. " s")
+    end)
+  end)
+
   it("decodes JSON the same way as the core", function()
     local r = get("/job?id=fixture-method-1")
     assert.are.same({ 1, core.null, "x" }, r.job.cloudToDeviceMethod.payload.list)
