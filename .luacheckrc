@@ -10,4 +10,5 @@ files["lua/iothub/ngx_http.lua"] = { std = "min+ngx_lua" }
 files["lua/iothub/ngx_cache.lua"] = { std = "min+ngx_lua" }
 files["spec/fixtures/openresty/"] = { std = "min+ngx_lua" }
 files["examples/openresty/"] = { std = "min+ngx_lua" }
+files["bench/front_handler.lua"] = { std = "min+ngx_lua" }
 exclude_files = { "build/", "lua_modules/", ".luarocks/" }

@@ -68,7 +68,7 @@ bench: deps
 	@tools/run-bench
 
 lint: deps
-	luacheck -q lua spec examples
+	luacheck -q lua spec examples bench
 
 check-rock: deps
 	@tools/with-emulator tools/check-rock
