@@ -134,10 +134,21 @@ function Management:list_jobs(opts)
   return reply.inherit({ items = items, next_link = next_link }, items)
 end
 
+-- The pages of the job list, { items =, next_link = }, following nextLink.
+local function job_pages(self)
+  return paging.pages(function(next_link) return self:_page(next_link) end, nil, nil, "next_link")
+end
+
+-- arm:job_pages() -> iterator over pages, as the service client's job_pages.
+function Management:job_pages()
+  args.self("job_pages", self, mt)
+  return job_pages(self)
+end
+
 -- arm:jobs() -> iterator over every job, following nextLink; raises on failure.
 function Management:jobs()
   args.self("jobs", self, mt)
-  return paging.items(paging.pages(function(next_link) return self:_page(next_link) end))
+  return paging.items(job_pages(self))
 end
 
 function Management:wait_job(job_id, opts)
