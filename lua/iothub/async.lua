@@ -5,7 +5,7 @@
 -- yields until iothub.poll(timeout) resumes it. poll never blocks longer than
 -- timeout. Outside tasks, calls block as usual. Documented as part of
 -- @{iothub}, which exports spawn, poll and pending; see the "Tasks" topic.
--- @submodule iothub
+-- @module iothub
 local core = require("iothub.core")
 
 local M = {}

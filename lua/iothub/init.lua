@@ -168,10 +168,10 @@ local M = {
 --- Errors
 -- @section errors
 
---- What `err` is in `nil, err`: a table whose `tostring` is one readable
--- line (`iothub http error 404 JobNotFound (404002): ... [request_id=...]`),
--- and which @{is_error} recognises. No key, signature or token ever appears
--- in it.
+--- What `err` is in `nil, err`: a table with the fields below, whose
+-- `tostring` is one readable line, and which @{is_error} recognises.
+-- The line reads `iothub http error 404 JobNotFound (404002): <message>
+-- [request_id=<id>]`. No key, signature or token ever appears in it.
 -- @table error
 -- @field kind `"http"`, `"auth"` (a 401, or a token that could not be had),
 --   `"transport"`, `"timeout"`, `"decode"` (a body, a continuation token or
@@ -234,6 +234,9 @@ end
 -- @tparam[opt] table t the table to mark (default: a new one)
 -- @treturn table `t`
 -- @raise when `t` is neither a table nor nil
+
+--- Other
+-- @section other
 
 --- The library's version (`"0.1.0"`), also in the default User-Agent.
 -- @field _VERSION

@@ -5,7 +5,7 @@
 -- so a call returns exactly its documented value or nil, err. The response
 -- status and headers are kept aside, weakly, for iothub.response(result).
 -- Only `response` is public (as part of @{iothub}).
--- @submodule iothub
+-- @module iothub
 local core = require("iothub.core")
 
 local M = {}

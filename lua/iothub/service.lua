@@ -99,6 +99,9 @@ function Service:_call(safe, method, target, headers, body)
   return retry.run(safe and self.retry or nil, send, self._env, self, method, target, headers, body)
 end
 
+--- Jobs
+-- @section jobs
+
 --- Reads a job (`GET /jobs/v2/{id}`).
 -- @tparam string job_id non-empty UTF-8, at most 1024 bytes, no control
 --   characters, not `.`, `..` or `query` (any case: `/jobs/v2/query` is the
@@ -525,6 +528,9 @@ function Service:cancel_import_export_job(job_id)
   return reply.value("object_or_empty", "import/export job",
     self:_call(true, "DELETE", self:_target("/jobs/" .. encode(job_id))))
 end
+
+--- The client
+-- @section client
 
 --- Counters of the client, for tests and monitoring; works after @{close}.
 -- @treturn table `{ signatures =, requests =, connections = }` (requests

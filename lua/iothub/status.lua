@@ -2,7 +2,7 @@
 -- and management clients (whose status sets differ: only the service API has
 -- queued and scheduled; per-device rows spell "canceled" with one L).
 -- Documented as part of @{iothub}, which exports them.
--- @submodule iothub
+-- @module iothub
 local M = {}
 
 local type, lower = type, string.lower

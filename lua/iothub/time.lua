@@ -2,7 +2,7 @@
 -- RFC 1123 times to epoch seconds, computed in UTC without os.time (which
 -- works in local time). Sentinel times (year 0001 or 9999) mean "no time".
 -- Documented as part of @{iothub}, which exports `parse` as `iothub.time`.
--- @submodule iothub
+-- @module iothub
 local core = require("iothub.core")
 
 local M = {}

@@ -3,13 +3,7 @@
 -- (PATCH) and replace (PUT) with etags; one page of POST /devices/query; and
 -- iterators over the rows of a query and over twins. Every call returns
 -- exactly its value on success and nil, err on failure; iterators raise err.
---
--- Twins keep the REST field names (`deviceId`, `moduleId`, `etag`,
--- `version`, `status`, `connectionState`, `tags`, `properties = { desired,
--- reported }`); inside `tags`, `desired`, `reported` and `$metadata` JSON
--- null is @{iothub.null}. Twin reads and writes are retried like reads (the
--- same patch twice gives the same twin).
--- @submodule Service
+-- @classmod Service
 local core = require("iothub.core")
 local args = require("iothub.args")
 local paging = require("iothub.paging")
@@ -85,6 +79,14 @@ M.twins_query = twins_query
 -- Every check is made in the public function itself, so that args raises at
 -- the user's line.
 function M.mixin(Service, mt)
+  --- Twins and queries.
+  -- Twins keep the REST field names (`deviceId`, `moduleId`, `etag`,
+  -- `version`, `status`, `connectionState`, `tags`, `properties = { desired,
+  -- reported }`); inside `tags`, `desired`, `reported` and `$metadata` JSON
+  -- null is @{iothub.null}. Twin reads and writes are retried like reads
+  -- (the same patch twice gives the same twin).
+  -- @section twins
+
   --- Reads a device twin, or a module twin (`GET /twins/{id}[/modules/{module}]`).
   -- @tparam string device_id the device (ids: non-empty UTF-8, at most 1024
   --   bytes, no control characters; percent-encoded for you)
