@@ -129,23 +129,23 @@ local M = {
 -- options of the wrong type raise; so do strings bound for a URL or a header
 -- (`endpoint`, `user_agent`, `api_version`, `ca_file`) holding CR, LF or NUL.
 -- @table options
--- @field endpoint base URL override, `https://host[:port][/path]` (emulator,
+-- @tfield string endpoint base URL override, `https://host[:port][/path]` (emulator,
 --   private link, proxy); default `https://<HostName>` for the service client.
 --   The shared access signature still signs the connection string's `HostName`.
--- @field timeout seconds for one attempt of one request (default 30; 5 where
+-- @tfield number timeout seconds for one attempt of one request (default 30; 5 where
 --   an nginx request waits, see the "OpenResty" topic)
--- @field connect_timeout seconds for the connect and TLS handshake (default 10)
--- @field retry a @{retry} table, or `false` for no retries
--- @field ca_file a PEM file of trusted CAs (default: the system's; ignored
+-- @tfield number connect_timeout seconds for the connect and TLS handshake (default 10)
+-- @tfield table|false retry a @{retry} table, or `false` for no retries
+-- @tfield string ca_file a PEM file of trusted CAs (default: the system's; ignored
 --   under cosockets, where nginx's `lua_ssl_trusted_certificate` applies)
--- @field verify `false` turns certificate checks off (default `true`)
--- @field user_agent default `lua-iothub/<version>`
--- @field max_response_size bytes (default 16 MiB, at least 1024); a larger
+-- @tfield boolean verify `false` turns certificate checks off (default `true`)
+-- @tfield string user_agent default `lua-iothub/<version>`
+-- @tfield number max_response_size bytes (default 16 MiB, at least 1024); a larger
 --   body is a `transport` error `ResponseTooLarge`
--- @field max_json_depth nesting allowed in a response (default 128, at most
+-- @tfield number max_json_depth nesting allowed in a response (default 128, at most
 --   1000); deeper is a `decode` error
--- @field allow_http `true` lets `http://` endpoints through (default `false`)
--- @field transport `"auto"` (default: cosockets inside OpenResty, libcurl
+-- @tfield boolean allow_http `true` lets `http://` endpoints through (default `false`)
+-- @tfield string transport `"auto"` (default: cosockets inside OpenResty, libcurl
 --   elsewhere), `"cosocket"` or `"curl"` (blocks an nginx worker)
 
 --- The `retry` option: transient failures (`err.retryable`) are retried
@@ -159,10 +159,10 @@ local M = {
 -- import/export job is not. A 401 re-signs (or fetches a new token) and
 -- tries once more, outside this count.
 -- @table retry
--- @field attempts tries in all, a whole number >= 1 (default 4)
--- @field base_delay seconds (default 0.5)
--- @field max_delay seconds (default 30)
--- @field deadline seconds from the call's start (default 120; 10 where an
+-- @tfield number attempts tries in all, a whole number >= 1 (default 4)
+-- @tfield number base_delay seconds (default 0.5)
+-- @tfield number max_delay seconds (default 30)
+-- @tfield number deadline seconds from the call's start (default 120; 10 where an
 --   nginx request waits, unless set)
 
 --- Errors
@@ -173,25 +173,25 @@ local M = {
 -- The line reads `iothub http error 404 JobNotFound (404002): <message>
 -- [request_id=<id>]`. No key, signature or token ever appears in it.
 -- @table error
--- @field kind `"http"`, `"auth"` (a 401, or a token that could not be had),
+-- @tfield string kind `"http"`, `"auth"` (a 401, or a token that could not be had),
 --   `"transport"`, `"timeout"`, `"decode"` (a body, a continuation token or
 --   a time that cannot be read) or `"config"`
--- @field status the HTTP status, when there was a response
--- @field code the service's error name (`JobNotFound`,
+-- @tfield number status the HTTP status, when there was a response
+-- @tfield string code the service's error name (`JobNotFound`,
 --   `IotHubUnauthorizedAccess`, AAD's `invalid_client`), or for transport
 --   errors `ConnectFailed`, `TlsVerifyFailed`, `Timeout`, `ConnectionLost`,
 --   `ResponseTooLarge`, ...
--- @field error_code the numeric IoT Hub (or AAD) code, e.g. `404002`, when given
--- @field message the service's text
--- @field request_id the `x-ms-request-id` (or the client's own request id)
--- @field tracking_id the service's tracking id, when given
--- @field retry_after seconds, from `retry-after-ms`, `x-ms-retry-after-ms`
+-- @tfield number error_code the numeric IoT Hub (or AAD) code, e.g. `404002`, when given
+-- @tfield string message the service's text
+-- @tfield string request_id the `x-ms-request-id` (or the client's own request id)
+-- @tfield string tracking_id the service's tracking id, when given
+-- @tfield number retry_after seconds, from `retry-after-ms`, `x-ms-retry-after-ms`
 --   or `Retry-After`, when the server said
--- @field retryable whether the failure is transient (408, 429, 500, 502,
+-- @tfield boolean retryable whether the failure is transient (408, 429, 500, 502,
 --   503, 504, the 429xxx codes, 500001, 503001, connection failures, timeouts)
--- @field attempts how many attempts were made, after a retried call
--- @field job `wait_job`'s timeout only: the last job state seen (or nil)
--- @field cause `wait_job`'s timeout only: the last transient read error, if any
+-- @tfield number attempts how many attempts were made, after a retried call
+-- @tfield table job `wait_job`'s timeout only: the last job state seen (or nil)
+-- @tfield error cause `wait_job`'s timeout only: the last transient read error, if any
 
 --- Whether `x` is an @{error} table made by this library.
 -- @function is_error
