@@ -22,7 +22,7 @@ incdir_luajit := /usr/include/luajit-2.1
 MODULES := $(foreach l,$(LUAS),$(BUILD)/$(l)/iothub/core.so)
 EMBED_HOST := $(BUILD)/embed/iothub-embed-host
 
-.PHONY: all deps test demo bench lint clean check-rock check-private embed asan valgrind fuzz soak
+.PHONY: all deps test demo bench lint docs clean check-rock check-private embed asan valgrind fuzz soak
 all: $(MODULES) $(EMBED_HOST)
 
 embed: $(EMBED_HOST)
@@ -69,6 +69,20 @@ bench: deps
 
 lint: deps
 	luacheck -q lua spec examples bench
+
+# make docs: the API reference from the doc comments (config.ld) into
+# docs/api/ (not committed; CI builds it). Any LDoc warning fails it, and so
+# does a public function without a doc comment (tools/check-docs, which
+# loads the real modules with the lua5.4 core). LDoc runs on Lua 5.1:
+# Debian's lua-markdown, its Markdown, is installed for 5.1 only.
+LDOC ?= lua5.1 /usr/bin/ldoc
+docs: deps
+	@$(MAKE) --no-print-directory -s $(BUILD)/lua5.4/iothub/core.so
+	@rm -rf docs/api
+	@warnings=$$($(LDOC) --fatalwarnings . 2>&1 >/dev/null) && [ -z "$$warnings" ] || \
+	  { echo "$$warnings" >&2; echo "make docs: LDoc warned (see above)" >&2; exit 1; }
+	@LDOC="$(LDOC)" tools/check-docs
+	@echo "docs: docs/api/index.html"
 
 check-rock: deps
 	@tools/with-emulator tools/check-rock

@@ -82,6 +82,43 @@ describe("management client", function()
     assert.are.equal(service_count, count)
   end)
 
+  it("iterates page by page with job_pages, each page with the next_link list_jobs gives", function()
+    local pages, count = {}, 0
+    for page in arm:job_pages() do
+      pages[#pages + 1] = page
+      count = count + #page.items
+    end
+    assert.is_true(#pages > 1)
+    local first = assert(arm:list_jobs())
+    assert.are.equal(first.next_link, pages[1].next_link)
+    assert.are.equal(first.items[1].jobId, pages[1].items[1].jobId)
+    local second = assert(arm:list_jobs { next_link = first.next_link })
+    assert.are.equal(second.items[1].jobId, pages[2].items[1].jobId)
+    for i = 1, #pages - 1 do assert.is_string(pages[i].next_link) end
+    assert.is_nil(pages[#pages].next_link)
+    assert.is_nil(pages[1].continuation)
+    local jobs = 0
+    for _ in arm:jobs() do jobs = jobs + 1 end
+    assert.are.equal(jobs, count)
+  end)
+
+  it("job_pages raises the error table when a page fails, after the pages before it", function()
+    H.fault { fault = "error", method = "GET", path = "/subscriptions/", status = 404, shape = "arm",
+      code = "ResourceNotFound", skip = 1 }
+    local iter = arm:job_pages()
+    assert.is_true(#iter().items > 0)
+    local ok, err = pcall(iter)
+    assert.is_false(ok)
+    assert.are.equal("table", type(err))
+    assert.are.equal(404, err.status)
+    assert.are.equal("ResourceNotFound", err.code)
+    assert.is_nil(iter())
+  end)
+
+  it("job_pages is a method", function()
+    assert.has_error(function() arm.job_pages() end, "iothub.job_pages: call it as a method (obj:job_pages(...))")
+  end)
+
   it("refuses to follow a nextLink to another host", function()
     local page, err = arm:list_jobs { next_link = "https://elsewhere.example/subscriptions/x/jobs" }
     assert.is_nil(page)

@@ -1,9 +1,11 @@
--- iothub.async: tasks for hosts that run their own loop (game engines, tool
+--- iothub.async: tasks for hosts that run their own loop (game engines, tool
 -- hosts). iothub.spawn(fn, ...) runs fn in a coroutine; inside it every
 -- client call (get_job, get_jobs, wait_job, ...) is non-blocking: requests go
 -- to the core's multi-interface loop and sleeps become timers, and the task
 -- yields until iothub.poll(timeout) resumes it. poll never blocks longer than
--- timeout. Outside tasks, calls block as usual.
+-- timeout. Outside tasks, calls block as usual. Documented as part of
+-- @{iothub}, which exports spawn, poll and pending; see the "Tasks" topic.
+-- @module iothub
 local core = require("iothub.core")
 
 local M = {}
@@ -46,10 +48,24 @@ local function step(task, ...)
   after(resume(task.co, ...))
 end
 
--- iothub.spawn(fn, ...) -> task: runs fn(...) as a task at once, up to its
--- first request or sleep. task.done, task.results (a packed list) or
--- task.error tell how it ended; task:result() returns or raises them.
--- opts.on_done(task) may be given as spawn{ fn, on_done = f } too.
+--- Tasks
+-- @section tasks
+
+--- Runs `fn(...)` as a task: a coroutine in which every client call is
+-- non-blocking (requests go to libcurl's multi interface, waits become
+-- timers) and which @{poll} resumes. It runs at once, up to its first
+-- request or sleep. Calls outside tasks block as usual. On Lua 5.1 (not
+-- LuaJIT) a task cannot yield inside a `for` iterator: use `query_jobs` or
+-- `query` page by page there.
+-- @tparam function|table fn the task's body; or `{ fn, on_done = f }`, and
+--   `f(task)` is called when it ends
+-- @param ... arguments for `fn`
+-- @treturn Task the task
+-- @raise when `fn` is not a function
+-- @usage local task = iothub.spawn(function() return hub:wait_job(id) end)
+-- -- in the host's loop:
+-- iothub.poll(0)
+-- if task.done then print(task:result()) end
 function M.spawn(fn, ...)
   local on_done
   if type(fn) == "table" then fn, on_done = fn[1], fn.on_done end
@@ -60,6 +76,27 @@ function M.spawn(fn, ...)
   return task
 end
 
+--- Runs what is ready: finished requests resume their tasks and due
+-- sleepers wake. Waits at most `timeout` seconds for something to happen
+-- (less when a sleeper is due sooner) and returns at once when no task is
+-- left.
+-- @function poll
+-- @tparam[opt=0] number timeout seconds, at least 0
+-- @treturn number the tasks not finished
+-- @raise for a bad timeout, or when called from inside a task
+
+--- The number of tasks not finished.
+-- @function pending
+-- @treturn number
+
+--- A task made by @{spawn}. Its fields: `done` (whether it has ended),
+-- `results` (its return values, packed as `{ n = count, ... }`, when it
+-- returned) and `error` (what it raised, when it raised).
+-- @type Task
+
+--- The task's return values, or its error raised again.
+-- @return the values `fn` returned
+-- @raise what `fn` raised; also when the task has not finished
 function Task:result()
   if not self.done then error("iothub: the task has not finished", 2) end
   if self.error ~= nil then error(self.error, 0) end
@@ -131,10 +168,7 @@ local function wake_due(now)
   end
 end
 
--- iothub.poll([timeout]) -> tasks still alive. Runs what is ready: finished
--- requests resume their tasks, due sleepers wake. Waits at most timeout
--- seconds (default 0) for something to happen, less when a sleeper is due
--- sooner; returns at once when nothing is pending.
+-- iothub.poll([timeout]) -> tasks still alive (documented above, with spawn).
 function M.poll(timeout)
   timeout = timeout or 0
   if type(timeout) ~= "number" or not (timeout >= 0) then -- luacheck: ignore 581 (rejects NaN)
@@ -157,7 +191,7 @@ function M.poll(timeout)
   return alive
 end
 
--- The number of tasks not finished.
+-- The number of tasks not finished (documented above, with spawn).
 function M.pending() return alive end
 
 return M

@@ -1,9 +1,16 @@
--- iothub.credential: Azure AD (Entra ID) token sources for the management
+--- iothub.credential: Azure AD (Entra ID) token sources for the management
 -- API: client secret (OAuth2 client credentials), managed identity (IMDS and
 -- App Service), environment variables, and static tokens. Tokens are cached
 -- per scope and refreshed a few minutes before they expire; the C core makes
 -- the token requests. Secrets live in closures, never in a field, an error,
 -- a log line or tostring.
+--
+-- The constructors are `iothub.credential.client_secret` and so on; they
+-- take the @{iothub.options} (`timeout`, `connect_timeout`, `retry`,
+-- `ca_file`, `verify`, ...) for their own token requests, and make no
+-- request themselves. Token errors are `auth` errors with AAD's `code`
+-- (`invalid_client`) and `error_code` (`7000215`).
+-- @module iothub.credential
 local core = require("iothub.core")
 local args = require("iothub.args")
 local retry = require("iothub.retry")
@@ -39,10 +46,22 @@ local function fresh(token, expires_on, lifetime, now)
   return now < expires_on - margin
 end
 
--- cred:get_token(scope [, force]) -> token, expires_on | nil, err
--- force (used after a 401) skips the cache. One refresh at a time per scope:
--- callers that arrive while one runs (other coroutines under nginx) wait
--- for it and share its token.
+-- One refresh at a time per scope: callers that arrive while one runs
+-- (other coroutines under nginx) wait for it and share its token.
+
+--- A credential, as the constructors make it.
+-- @type Credential
+
+--- A token for a scope, from the cache while it is fresh: it is fetched
+-- again 5 minutes before it expires (at half its lifetime for tokens that
+-- live less than 10 minutes).
+-- @tparam string scope e.g. `https://management.azure.com/.default`
+-- @tparam[opt] boolean force skip the cache (the clients do after a 401)
+-- @treturn string the bearer token
+-- @treturn number when it expires, epoch seconds
+-- @return[2] nil
+-- @treturn[2] error an `auth` error (or a transport one)
+-- @raise on an empty or non-string scope
 function Credential:get_token(scope, force)
   args.self("get_token", self, mt)
   if type(scope) ~= "string" or scope == "" then
@@ -84,6 +103,7 @@ function Credential:get_token(scope, force)
   return token, expires_on
 end
 
+--- Closes the connection of its token requests.
 function Credential:close()
   if self._client then self._client:close() end
 end
@@ -130,7 +150,23 @@ local function required_string(fname, opts, name)
   return v
 end
 
--- iothub.credential.client_secret{ tenant_id=, client_id=, client_secret=, authority=, ... }
+--- Constructors
+-- @section constructors
+
+--- A service principal's client secret (OAuth2 client credentials flow).
+-- @tparam table opts the @{iothub.options}, and:
+-- @tparam string opts.tenant_id the directory (tenant) id
+-- @tparam string opts.client_id the application (client) id
+-- @tparam string opts.client_secret the secret
+-- @tparam[opt="https://login.microsoftonline.com"] string opts.authority also
+--   `https://login.chinacloudapi.cn`, `https://login.microsoftonline.us`
+-- @tparam[opt] table opts.cache a token cache shared beyond this object,
+--   e.g. @{iothub.ngx_cache.shared_dict} across nginx workers
+-- @treturn Credential
+-- @raise on a missing or empty `tenant_id`, `client_id` or `client_secret`,
+--   unknown or ill-typed options, an authority it cannot use
+-- @usage local cred = iothub.credential.client_secret{ tenant_id = "...", client_id = "...",
+--   client_secret = os.getenv("AZURE_CLIENT_SECRET") }
 function M.client_secret(opts)
   local fname = "credential.client_secret"
   if type(opts) ~= "table" then args.fail(fname, "expected a table of options") end
@@ -172,9 +208,21 @@ local function loopback(base)
   return host == "localhost" or host == "[::1]" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
 end
 
--- iothub.credential.managed_identity{ client_id=, endpoint=, ... }: App
--- Service / Functions when IDENTITY_ENDPOINT and IDENTITY_HEADER are set
--- (or identity_header is given), else the VM metadata endpoint (IMDS).
+--- A managed identity: App Service / Functions when `IDENTITY_ENDPOINT` and
+-- `IDENTITY_HEADER` are set (or `identity_header` is given), else the VM
+-- metadata endpoint (IMDS, `http://169.254.169.254/...`). Both are plain
+-- `http://` by design and need no `allow_http` (App Service's only on a
+-- loopback address); any other `http://` endpoint does.
+-- @tparam[opt] table opts the @{iothub.options}, and:
+-- @tparam[opt] string opts.client_id a user-assigned identity's client id
+-- @tparam[opt] string opts.endpoint the token endpoint's full URL
+-- @tparam[opt] string opts.identity_header App Service's secret header
+--   value (default: `IDENTITY_HEADER`)
+-- @tparam[opt] table opts.cache a token cache shared beyond this object,
+--   e.g. @{iothub.ngx_cache.shared_dict} across nginx workers
+-- @treturn Credential
+-- @raise on unknown or ill-typed options, an endpoint that is not an
+--   absolute URL with a path
 function M.managed_identity(opts)
   local fname = "credential.managed_identity"
   opts = args.options(fname, opts, transport.extend(cred_options,
@@ -206,9 +254,15 @@ function M.managed_identity(opts)
   end, client, opts.cache)
 end
 
--- iothub.credential.environment([opts]) -> credential | nil, err: a client
--- secret credential from AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET
--- (and AZURE_AUTHORITY_HOST). opts: the transport options. getenv is for tests.
+--- A client secret credential from `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+-- `AZURE_CLIENT_SECRET` and (optional) `AZURE_AUTHORITY_HOST`.
+-- @tparam[opt] table opts as @{client_secret}'s, less the values read from
+--   the environment
+-- @param[opt] getenv a function standing in for `os.getenv` (tests)
+-- @treturn Credential
+-- @return[2] nil
+-- @treturn[2] error a `config` error naming the variable that is not set
+-- @raise as @{client_secret}
 function M.environment(opts, getenv)
   getenv = getenv or os.getenv
   local values = {}
@@ -229,8 +283,13 @@ function M.environment(opts, getenv)
   return cred
 end
 
--- iothub.credential.static(token | function) : a fixed token (taken to last
--- an hour), or a function returning token, expires_on (or nil, err).
+--- A token you already have: a fixed string (taken to last an hour), or a
+-- function called with the scope that returns `token, expires_on` (epoch
+-- seconds; default an hour from now) or `nil, err`.
+-- @tparam string|function source the token, or the function
+-- @treturn Credential
+-- @raise on an empty string or another type
+-- @usage local cred = iothub.credential.static(function(scope) return fetch_token(scope) end)
 function M.static(source)
   local fname = "credential.static"
   if type(source) == "string" then

@@ -1,9 +1,12 @@
--- iothub.json: the JSON encoder for request bodies. lua-cjson 2.1.0 cannot
+--- iothub.json: the JSON encoder for request bodies. lua-cjson 2.1.0 cannot
 -- tell an empty array from an empty object, so bodies are encoded here:
 -- an empty table is an object (what the job schemas want), iothub.array()
 -- marks a table as an array (empty or not), iothub.null is JSON null,
 -- integers stay integers, and tables that are neither sequences nor string-
 -- keyed objects, NaN, infinities and strings that are not UTF-8 are refused.
+-- The clients encode their bodies with it; it is public for callers who
+-- want the same JSON (responses are decoded by the C core).
+-- @module iothub.json
 local core = require("iothub.core")
 
 local M = {}
@@ -16,7 +19,11 @@ local null = core.null
 
 M.array_mt = { __name = "iothub.array" }
 
--- Marks t (default a new table) as a JSON array.
+--- Marks a table as a JSON array, so an empty one is encoded as `[]`
+-- (also `iothub.array`).
+-- @tparam[opt] table t the table (default: a new one)
+-- @treturn table `t`
+-- @raise when `t` is neither a table nor nil
 function M.array(t)
   if t ~= nil and type(t) ~= "table" then
     error("iothub.array: expected a table or nothing, got " .. type(t), 2)
@@ -109,7 +116,14 @@ function encode_value(v, out, path, depth, seen)
   else error(format("cannot encode a %s at %s as JSON", tv, path), 0) end
 end
 
--- Encodes v; returns the text, or nil and a message saying where it failed.
+--- Encodes a value as JSON text (object keys in no set order).
+-- @param v a table, string, number, boolean or @{iothub.null}
+-- @treturn string the JSON text
+-- @return[2] nil
+-- @treturn[2] string what cannot be encoded and where (`"cannot encode
+--   nan at $.a[2] as JSON"`): cycles, nesting deeper than 64, mixed tables,
+--   non-string keys, NaN, infinities, invalid UTF-8, functions
+-- @usage local text = assert(require("iothub.json").encode({ ids = iothub.array() }))  -- {"ids":[]}
 function M.encode(v)
   local out = {}
   local ok, err = pcall(encode_value, v, out, "$", 0, {})

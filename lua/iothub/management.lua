@@ -1,6 +1,14 @@
--- iothub.management: the IoT Hub resource's jobs through Azure Resource
+--- iothub.management: the IoT Hub resource's jobs through Azure Resource
 -- Manager (management plane), with Azure AD bearer tokens from an
 -- iothub.credential. A 401 refreshes the token once and retries.
+--
+-- A `Management` is what @{iothub.management} returns (`arm` below). Its
+-- jobs are ARM JobResponse tables (`jobId`, `startTimeUtc`, `endTimeUtc`
+-- in RFC 1123, `type`, `status`, `failureReason`, `statusMessage`,
+-- `parentJobId`; no device statistics). Every call is a read, retried under
+-- the @{iothub.retry} policy. Failures return `nil, err` (an
+-- @{iothub.error}); iterators raise it.
+-- @classmod Management
 local core = require("iothub.core")
 local args = require("iothub.args")
 local credential = require("iothub.credential")
@@ -88,6 +96,13 @@ function Management:_target(path)
   return self.base .. path .. "?api-version=" .. encode(self.api_version)
 end
 
+--- Reads a job (`GET .../IotHubs/{hub}/jobs/{id}`).
+-- @tparam string job_id non-empty UTF-8, at most 1024 bytes, no control
+--   characters, not `.` or `..`; percent-encoded for you
+-- @treturn table the ARM JobResponse
+-- @return[2] nil
+-- @treturn[2] error e.g. 404 `JobNotFound`, an `auth` error from the credential
+-- @raise on a bad id, or a closed client
 function Management:get_job(job_id)
   args.self("get_job", self, mt)
   args.id("get_job", job_id)
@@ -125,7 +140,16 @@ function Management:_page(next_link)
   return reply.inherit(body.value or {}, body), body.nextLink
 end
 
--- arm:list_jobs{ next_link = } -> { items =, next_link = } | nil, err
+--- One page of the hub's jobs (`GET .../jobs`).
+-- @tparam[opt] table opts
+-- @tparam[opt] string opts.next_link the `next_link` of the page before; it
+--   must point at this client's endpoint (the token goes nowhere else)
+-- @treturn table `{ items = { job, ... }, next_link = url or nil }` (nil on
+--   the last page)
+-- @return[2] nil
+-- @treturn[2] error a `config` error for a link to another host, or the
+--   request's error
+-- @raise on unknown options
 function Management:list_jobs(opts)
   args.self("list_jobs", self, mt)
   opts = args.options("list_jobs", opts, { next_link = "line" })
@@ -134,12 +158,44 @@ function Management:list_jobs(opts)
   return reply.inherit({ items = items, next_link = next_link }, items)
 end
 
--- arm:jobs() -> iterator over every job, following nextLink; raises on failure.
-function Management:jobs()
-  args.self("jobs", self, mt)
-  return paging.items(paging.pages(function(next_link) return self:_page(next_link) end))
+-- The pages of the job list, { items =, next_link = }, following nextLink.
+local function job_pages(self)
+  return paging.pages(function(next_link) return self:_page(next_link) end, nil, nil, "next_link")
 end
 
+--- An iterator over the pages of the hub's jobs, following `nextLink`, as
+-- the service client's @{Service:job_pages}.
+-- @treturn function an iterator giving `{ items = { job, ... }, next_link = url or nil }`
+--   (the pages @{list_jobs} gives); it raises the @{iothub.error} table when
+--   a page fails
+-- @usage for page in arm:job_pages() do print(#page.items, page.next_link) end
+function Management:job_pages()
+  args.self("job_pages", self, mt)
+  return job_pages(self)
+end
+
+--- An iterator over every job of the hub, following `nextLink` (the items
+-- of @{job_pages}).
+-- @treturn function an iterator giving jobs; it raises the @{iothub.error}
+--   table when a page fails
+-- @usage for job in arm:jobs() do print(job.jobId, job.status) end
+function Management:jobs()
+  args.self("jobs", self, mt)
+  return paging.items(job_pages(self))
+end
+
+--- Reads a job until it ends, as @{Service:wait_job}: failed and cancelled
+-- jobs are results, not errors.
+-- @tparam string job_id as @{get_job}'s
+-- @tparam[opt] table opts
+-- @tparam[opt=600] number opts.timeout seconds in all (>= 0)
+-- @tparam[opt=5] number opts.interval seconds between reads (>= 0.001)
+-- @tparam[opt] function opts.on_progress called with the job on the first
+--   read and whenever its status changes
+-- @treturn table the job, once completed, failed or cancelled
+-- @return[2] nil
+-- @treturn[2] error a `timeout` error with `err.job`, or a read's error
+-- @raise on a bad id or option
 function Management:wait_job(job_id, opts)
   args.self("wait_job", self, mt)
   args.id("wait_job", job_id)
@@ -147,6 +203,8 @@ function Management:wait_job(job_id, opts)
   return wait.wait("wait_job", function() return self:get_job(job_id) end, opts, env.sleep, env.clock)
 end
 
+--- Closes the client's connections (not its credential's). Idempotent; also
+-- done by `__gc`, and by `__close` on Lua 5.4. Other calls then raise.
 function Management:close()
   args.self("close", self, mt)
   self.client:close()

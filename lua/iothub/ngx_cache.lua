@@ -1,9 +1,10 @@
--- iothub.ngx_cache: a token cache shared by every nginx worker, on a
+--- iothub.ngx_cache: a token cache shared by every nginx worker, on a
 -- lua_shared_dict, for the `cache` option of iothub.credential:
 --   lua_shared_dict iothub_tokens 1m;   (nginx.conf, http block)
 --   cred = iothub.credential.client_secret{ ..., cache = require("iothub.ngx_cache").shared_dict("iothub_tokens") }
 -- A token is stored as one string "expires_on lifetime token" that the
 -- dict drops when the token expires.
+-- @module iothub.ngx_cache
 local M = {}
 
 local tonumber, setmetatable, format, error = tonumber, setmetatable, string.format, error
@@ -11,7 +12,14 @@ local tonumber, setmetatable, format, error = tonumber, setmetatable, string.for
 local Cache = {}
 local mt = { __index = Cache, __name = "iothub.ngx_cache" }
 
--- shared_dict(name) -> cache; raises when nginx has no lua_shared_dict of that name.
+--- A cache for the `cache` option of the @{iothub.credential} constructors,
+-- on nginx's `lua_shared_dict name` (declared in the `http` block), so
+-- every worker shares the tokens.
+-- @tparam string name the dict's name
+-- @treturn table the cache
+-- @raise outside nginx, or when there is no such dict
+-- @usage local cred = iothub.credential.client_secret{ tenant_id = "...", client_id = "...",
+--   client_secret = "...", cache = require("iothub.ngx_cache").shared_dict("iothub_tokens") }
 function M.shared_dict(name)
   if type(name) ~= "string" or name == "" then
     error("iothub.ngx_cache.shared_dict: expected the name of a lua_shared_dict", 2)

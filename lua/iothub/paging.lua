@@ -11,8 +11,10 @@ local error, min = error, math.min
 
 -- fetch(continuation, page_size) -> items, next_continuation | nil, err
 -- Returns an iterator over pages ({ items =, continuation = }), honouring
--- `limit` by asking for fewer items on the last page.
-function M.pages(fetch, page_size, limit)
+-- `limit` by asking for fewer items on the last page. `field` names the
+-- page's token field instead of "continuation" (ARM's "next_link").
+function M.pages(fetch, page_size, limit, field)
+  field = field or "continuation"
   local token, done, seen = nil, false, 0
   return function()
     if done then return nil end
@@ -38,7 +40,7 @@ function M.pages(fetch, page_size, limit)
       error(core.error("decode", "the service returned the same continuation token twice"), 2)
     end
     token = next_token
-    return { items = items, continuation = next_token }
+    return { items = items, [field] = next_token }
   end
 end
 

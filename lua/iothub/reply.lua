@@ -1,9 +1,11 @@
--- iothub.reply: what a successful call hands back, in one place for every
+--- iothub.reply: what a successful call hands back, in one place for every
 -- client. A request returns value, headers, status (or nil, err); each call
 -- names the kind of answer it expects, and a 200 whose body is not that
 -- (empty, a number, an array where an object belongs) is a "decode" error,
 -- so a call returns exactly its documented value or nil, err. The response
 -- status and headers are kept aside, weakly, for iothub.response(result).
+-- Only `response` is public (as part of @{iothub}).
+-- @module iothub
 local core = require("iothub.core")
 
 local M = {}
@@ -87,9 +89,19 @@ function M.inherit(result, source)
   return result
 end
 
--- iothub.response(result) -> { status =, headers = } of the HTTP response a
--- call's result came from, or nil (results of get_jobs, iterators' items,
--- a cancel's true).
+--- Errors
+-- @section errors
+
+--- The HTTP response a call's result came from: for the results of
+-- `get_job`, `query_jobs`, `schedule_*`, `cancel_job`, `wait_job` (its last
+-- read), the import/export calls, twin calls, `query`, `arm:get_job`,
+-- `arm:list_jobs` and `arm:wait_job`. Kept as long as the result is.
+-- @tparam table result a call's result
+-- @treturn table|nil `{ status = 200, headers = { ["x-ms-request-id"] = ..., ... } }`
+--   (header names in lower case); nil for anything else (`get_jobs`
+--   results, iterators' items, a cancel's `true`)
+-- @usage local job = iothub.assert(hub:get_job(id))
+-- print(iothub.response(job).headers["x-ms-request-id"])
 function M.response(result)
   if type(result) ~= "table" then return nil end
   return responses[result]

@@ -1,8 +1,15 @@
--- iothub.service: the IoT Hub service-API client (shared access signature
+--- iothub.service: the IoT Hub service-API client (shared access signature
 -- auth): job reads, queries with paging, concurrent reads, scheduling,
 -- cancelling and waiting, per-device results, import/export jobs; twins and
 -- device queries come from iothub.twins. The C core signs, sends and
 -- decodes; this file builds paths and checks arguments.
+--
+-- A `Service` is what @{iothub.service} returns (`hub` below). Jobs are
+-- JobResponse tables with the REST field names (`jobId`, `type`, `status`,
+-- `startTime`, `endTime`, `deviceJobStatistics`, `cloudToDeviceMethod`,
+-- `updateTwin`, `failureReason`, ...). Failures return `nil, err` (an
+-- @{iothub.error}); iterators raise it.
+-- @classmod Service
 local core = require("iothub.core")
 local args = require("iothub.args")
 local paging = require("iothub.paging")
@@ -92,6 +99,17 @@ function Service:_call(safe, method, target, headers, body)
   return retry.run(safe and self.retry or nil, send, self._env, self, method, target, headers, body)
 end
 
+--- Jobs
+-- @section jobs
+
+--- Reads a job (`GET /jobs/v2/{id}`).
+-- @tparam string job_id non-empty UTF-8, at most 1024 bytes, no control
+--   characters, not `.`, `..` or `query` (any case: `/jobs/v2/query` is the
+--   job list); percent-encoded for you
+-- @treturn table the JobResponse
+-- @return[2] nil
+-- @treturn[2] error e.g. `http` 404 `JobNotFound`
+-- @raise on a bad `job_id`, or a closed client
 function Service:get_job(job_id)
   args.self("get_job", self, mt)
   args.id("get_job", job_id, nil, args.V2_RESERVED)
@@ -131,6 +149,24 @@ function Service:_query_page(opts, continuation, page_size)
     self:_target("/jobs/v2/query", { "jobType", opts.type, "jobStatus", opts.status }), headers))
 end
 
+--- One page of the job list (`GET /jobs/v2/query`).
+-- @tparam[opt] table opts
+-- @tparam[opt] string opts.type a job type (`scheduleDeviceMethod`,
+--   `scheduleUpdateTwin`, `export`, `import`, ...)
+-- @tparam[opt] string opts.status `queued`, `enqueued`, `scheduled`,
+--   `running`, `completed`, `failed`, `cancelled` or `unknown`
+-- @tparam[opt] number opts.page_size jobs per page (a whole number >= 1;
+--   default: the service's)
+-- @tparam[opt] string opts.continuation the token of the page before
+-- @treturn table `{ items = { job, ... }, continuation = token or nil }`
+--   (nil on the last page)
+-- @return[2] nil
+-- @treturn[2] error
+-- @raise on an unknown type, status or option, a `limit` (iterators only)
+-- @usage local page = iothub.assert(hub:query_jobs{ page_size = 20 })
+-- if page.continuation then
+--   page = iothub.assert(hub:query_jobs{ page_size = 20, continuation = page.continuation })
+-- end
 function Service:query_jobs(opts)
   args.self("query_jobs", self, mt)
   opts = check_query("query_jobs", opts, true, false)
@@ -139,6 +175,15 @@ function Service:query_jobs(opts)
   return reply.inherit({ items = items, continuation = continuation }, items)
 end
 
+--- An iterator over the pages of the job list, fetched as the loop goes.
+-- @tparam[opt] table opts `type`, `status` and `page_size` as
+--   @{query_jobs}, and:
+-- @tparam[opt] number opts.limit at most this many jobs in all (the last
+--   page asks for fewer)
+-- @treturn function an iterator giving `{ items = { job, ... }, continuation = token or nil }`;
+--   it raises the @{iothub.error} table when a page fails
+-- @raise on an unknown type, status or option, a `continuation`
+-- @usage for page in hub:job_pages{ page_size = 100, limit = 500 } do print(#page.items) end
 function Service:job_pages(opts)
   args.self("job_pages", self, mt)
   opts = check_query("job_pages", opts, false, true)
@@ -147,6 +192,14 @@ function Service:job_pages(opts)
   end, opts.page_size, opts.limit)
 end
 
+--- An iterator over the jobs of every page (@{job_pages}, item by item).
+-- @tparam[opt] table opts as @{job_pages}: `type`, `status`, `page_size`, `limit`
+-- @treturn function an iterator giving jobs; it raises the @{iothub.error}
+--   table when a page fails
+-- @raise on an unknown type, status or option, a `continuation`
+-- @usage for job in hub:jobs{ type = "scheduleUpdateTwin", status = "running" } do
+--   print(job.jobId, iothub.progress(job))
+-- end
 function Service:jobs(opts)
   args.self("jobs", self, mt)
   opts = check_query("jobs", opts, false, true)
@@ -155,7 +208,19 @@ function Service:jobs(opts)
   end, opts.page_size, opts.limit))
 end
 
--- Many jobs at once, concurrently over kept-alive connections: results, errors keyed by id.
+--- Reads many jobs at once, concurrently over kept-alive connections (light
+-- threads under nginx, the non-blocking loop inside a task). An id given
+-- twice is read once. Ids that failed transiently are read again under the
+-- @{iothub.retry} policy; ids refused with 401 in the first round go again
+-- once, with a fresh signature.
+-- @tparam {string,...} ids job ids (as @{get_job}'s)
+-- @tparam[opt] table opts
+-- @tparam[opt=8] number opts.concurrency requests in flight, a whole number 1..256
+-- @treturn table results: job id -> JobResponse
+-- @treturn table errors: job id -> @{iothub.error} (with `attempts`)
+-- @raise when `ids` is not a table, on a bad id or concurrency
+-- @usage local results, errors = hub:get_jobs({ "job-a", "job-b" }, { concurrency = 16 })
+-- for id, err in pairs(errors) do print(id, err) end
 function Service:get_jobs(ids, opts)
   args.self("get_jobs", self, mt)
   if type(ids) ~= "table" then args.fail("get_jobs", "expected a list of job ids, got " .. type(ids)) end
@@ -225,16 +290,78 @@ function Service:_put_job(id, body)
   return reply.value("object", "job", job, err, status)
 end
 
+--- Schedules a direct method on every device matching a query
+-- (`PUT /jobs/v2/{id}`, a `scheduleDeviceMethod` job). The job id makes it
+-- safe to repeat: the PUT is retried like a read, a retry meeting 409 (the
+-- first attempt created the job, its answer was lost) reads the job back,
+-- and calling again with the same `job_id` cannot start a second job (it
+-- returns the service's 409). Give your own `job_id` to be able to repeat
+-- a call after a failure.
+-- @tparam table opts
+-- @tparam string opts.query_condition which devices (`"*"`: all,
+--   `"tags.site = 'paris'"`, `"deviceId IN ['a', 'b']"`)
+-- @tparam string opts.method_name the direct method
+-- @param[opt] opts.payload its payload: a table, string, number, boolean or
+--   @{iothub.null} (sent as JSON; left out when nil)
+-- @tparam[opt] string opts.job_id default: a new UUID
+-- @tparam[opt] number opts.response_timeout seconds a device has to answer
+--   (whole, >= 0; default: the service's)
+-- @tparam[opt] number opts.connect_timeout seconds to wait for an offline
+--   device to connect (whole, >= 0; default: the service's)
+-- @tparam[opt] number|string opts.start_time epoch seconds or an ISO 8601
+--   time, sent in UTC (default: now)
+-- @tparam[opt] number opts.max_execution_time seconds the job may run
+--   (whole, >= 1; default: the service's)
+-- @treturn table the new JobResponse
+-- @return[2] nil
+-- @treturn[2] error e.g. `http` 409 for an id that exists, 400
+--   `ArgumentInvalid` for a query the service cannot parse
+-- @raise on a missing or empty `query_condition` or `method_name`, a bad
+--   id, time or number, a payload that cannot be JSON, unknown options
+-- @usage local job = iothub.assert(hub:schedule_device_method{ job_id = "reboot-2026-12",
+--   query_condition = "tags.ring = 'beta'", method_name = "reboot",
+--   payload = { delay = 5 }, response_timeout = 30 })
 function Service:schedule_device_method(opts)
   args.self("schedule_device_method", self, mt)
   return self:_put_job(schedule.device_method("schedule_device_method", opts))
 end
 
+--- Schedules a twin update on every device matching a query
+-- (`PUT /jobs/v2/{id}`, a `scheduleUpdateTwin` job). The etag is `"*"`
+-- (the service takes only forced updates for twin jobs). `job_id` makes it
+-- safe to repeat, as in @{schedule_device_method}.
+-- @tparam table opts
+-- @tparam string opts.query_condition which devices
+-- @tparam table opts.twin `{ tags = {...}, properties = { desired = {...} } }`
+--   (at least one of them; @{iothub.null} deletes a property,
+--   @{iothub.array} sends an array; `etag` may only be `"*"`)
+-- @tparam[opt] string opts.job_id default: a new UUID
+-- @tparam[opt] number|string opts.start_time epoch seconds or an ISO 8601
+--   time (default: now)
+-- @tparam[opt] number opts.max_execution_time seconds (whole, >= 1;
+--   default: the service's)
+-- @treturn table the new JobResponse
+-- @return[2] nil
+-- @treturn[2] error
+-- @raise on a missing `query_condition` or `twin`, a twin with neither
+--   tags nor desired properties, other fields in it, bad ids, times or numbers
+-- @usage iothub.assert(hub:schedule_twin_update{ query_condition = "tags.site = 'paris'",
+--   twin = { properties = { desired = { fw = "2.0", old = iothub.null } } },
+--   start_time = os.time() + 60 })
 function Service:schedule_twin_update(opts)
   args.self("schedule_twin_update", self, mt)
   return self:_put_job(schedule.twin_update("schedule_twin_update", opts))
 end
 
+--- Cancels a job (`POST /jobs/v2/{id}/cancel`); devices not reached yet
+-- are left `canceled`.
+-- @tparam string job_id non-empty UTF-8, at most 1024 bytes, no control
+--   characters, not `.`, `..` or `query` (any case: `/jobs/v2/query` is the
+--   job list); percent-encoded for you
+-- @treturn table the JobResponse
+-- @return[2] nil
+-- @treturn[2] error e.g. `JobNotFound`
+-- @raise on a bad `job_id`, or a closed client
 function Service:cancel_job(job_id)
   args.self("cancel_job", self, mt)
   args.id("cancel_job", job_id, nil, args.V2_RESERVED)
@@ -242,6 +369,27 @@ function Service:cancel_job(job_id)
     self:_call(true, "POST", self:_target("/jobs/v2/" .. encode(job_id) .. "/cancel")))
 end
 
+--- Reads a job every `interval` seconds until it ends, and returns it. A
+-- job that failed or was cancelled is a result too, not an error: check it
+-- with @{iothub.is_succeeded}; a `completed` job can still have failed
+-- devices (`deviceJobStatistics.failedCount`, @{device_jobs}). Transient
+-- read errors do not end the wait; others are returned at once.
+-- @tparam string job_id non-empty UTF-8, at most 1024 bytes, no control
+--   characters, not `.`, `..` or `query` (any case: `/jobs/v2/query` is the
+--   job list); percent-encoded for you
+-- @tparam[opt] table opts
+-- @tparam[opt=600] number opts.timeout seconds in all (>= 0)
+-- @tparam[opt=5] number opts.interval seconds between reads (>= 0.001)
+-- @tparam[opt] function opts.on_progress called with the job on the first
+--   read and whenever its status or device statistics change
+-- @treturn table the job, once completed, failed or cancelled
+-- @return[2] nil
+-- @treturn[2] error a `timeout` error with `err.job` (the last state seen)
+--   and `err.cause` (the last transient error), or a read's error
+-- @raise on a bad id or option
+-- @usage local job, err = hub:wait_job(id, { timeout = 300, interval = 2,
+--   on_progress = function(j) print(j.status, iothub.progress(j)) end })
+-- if job and not iothub.is_succeeded(job) then print(job.failureReason) end
 function Service:wait_job(job_id, opts)
   args.self("wait_job", self, mt)
   args.id("wait_job", job_id, nil, args.V2_RESERVED)
@@ -277,6 +425,21 @@ function Service:_device_query_page(query_text, continuation, page_size)
   return items, token, resp_headers["x-ms-item-type"]
 end
 
+--- An iterator over a job's per-device rows (`devices.jobs`: `deviceId`,
+-- `status`, `outcome`, `error`, ...), through `POST /devices/query`.
+-- @tparam string job_id the job (checked as @{get_job}'s, but `query` is
+--   allowed: it goes into the query text as a quoted literal)
+-- @tparam[opt] table opts
+-- @tparam[opt] number opts.page_size rows per page (>= 1)
+-- @tparam[opt] string opts.status only the rows with this status, filtered
+--   by the service: `pending`, `scheduled`, `running`, `completed`,
+--   `failed`, `canceled` (or `cancelled`)
+-- @treturn function an iterator giving rows; it raises the @{iothub.error}
+--   table when a page fails
+-- @raise on a bad id, status or option
+-- @usage for row in hub:device_jobs(job.jobId, { status = "failed" }) do
+--   print(row.deviceId, row.error and row.error.code)
+-- end
 function Service:device_jobs(job_id, opts)
   args.self("device_jobs", self, mt)
   args.id("device_jobs", job_id)
@@ -294,29 +457,71 @@ end
 
 -- Import/export jobs (the v1 jobs API). Creating one is never retried: the
 -- service picks the id, so a retry could start a second job.
+
+--- Starts a job exporting the device identities to a blob container
+-- (`POST /jobs/create`, type `export`). Never retried: the service picks
+-- the id, so a retry could start a second job.
+-- @tparam table opts
+-- @tparam string opts.output_blob_container_uri an `https://` container URI
+--   with a SAS the hub can write with
+-- @tparam[opt] boolean opts.exclude_keys leave the devices' keys out
+-- @treturn table the JobProperties (`jobId`, `type`, `status`, ...)
+-- @return[2] nil
+-- @treturn[2] error
+-- @raise on a missing or non-https URI, unknown options
 function Service:export_devices(opts)
   args.self("export_devices", self, mt)
   return reply.value("object", "import/export job", self:_call(false, "POST", self:_target("/jobs/create"), nil,
     schedule.export_devices("export_devices", opts)))
 end
 
+--- Starts a job importing device identities from a blob container
+-- (`POST /jobs/create`, type `import`). Never retried, as @{export_devices}.
+-- @tparam table opts
+-- @tparam string opts.input_blob_container_uri an `https://` container URI
+--   holding the devices to import
+-- @tparam string opts.output_blob_container_uri an `https://` container
+--   URI for the import's log
+-- @treturn table the JobProperties
+-- @return[2] nil
+-- @treturn[2] error
+-- @raise on a missing or non-https URI, unknown options
 function Service:import_devices(opts)
   args.self("import_devices", self, mt)
   return reply.value("object", "import/export job", self:_call(false, "POST", self:_target("/jobs/create"), nil,
     schedule.import_devices("import_devices", opts)))
 end
 
+--- Reads an import/export job (`GET /jobs/{id}`).
+-- @tparam string job_id as @{get_job}'s, but `create` and `v2` (any case)
+--   are refused instead of `query`
+-- @treturn table the JobProperties
+-- @return[2] nil
+-- @treturn[2] error
+-- @raise on a bad `job_id`, or a closed client
 function Service:get_import_export_job(job_id)
   args.self("get_import_export_job", self, mt)
   args.id("get_import_export_job", job_id, nil, args.V1_RESERVED)
   return reply.value("object", "import/export job", self:_call(true, "GET", self:_target("/jobs/" .. encode(job_id))))
 end
 
+--- Lists the hub's import/export jobs (`GET /jobs`, one answer, no paging).
+-- @treturn {table,...} JobProperties tables (empty when there are none)
+-- @return[2] nil
+-- @treturn[2] error
+-- @raise on a closed client
 function Service:import_export_jobs()
   args.self("import_export_jobs", self, mt)
   return reply.value("array", "import/export job list", self:_call(true, "GET", self:_target("/jobs")))
 end
 
+--- Cancels an import/export job (`DELETE /jobs/{id}`).
+-- @tparam string job_id as @{get_import_export_job}'s
+-- @treturn true|table `true` (the service's 204), or the JobProperties
+--   when the job had already ended
+-- @return[2] nil
+-- @treturn[2] error
+-- @raise on a bad `job_id`, or a closed client
 function Service:cancel_import_export_job(job_id)
   args.self("cancel_import_export_job", self, mt)
   args.id("cancel_import_export_job", job_id, nil, args.V1_RESERVED)
@@ -324,12 +529,21 @@ function Service:cancel_import_export_job(job_id)
     self:_call(true, "DELETE", self:_target("/jobs/" .. encode(job_id))))
 end
 
--- Counters of the underlying client: signatures made, requests, connections.
+--- The client
+-- @section client
+
+--- Counters of the client, for tests and monitoring; works after @{close}.
+-- @treturn table `{ signatures =, requests =, connections = }` (requests
+--   sent and connections opened, totals); under OpenResty also
+--   `curl_requests`, `curl_connections`, `cosocket_requests` and
+--   `cosocket_connections`
 function Service:stats()
   args.self("stats", self, mt)
   return self.client:stats()
 end
 
+--- Closes the client's connections. Idempotent; also done by `__gc`, and
+-- by `__close` (`local hub <close> = ...` on Lua 5.4). Other calls then raise.
 function Service:close()
   args.self("close", self, mt)
   self.client:close()

@@ -1,6 +1,8 @@
--- iothub.time: ISO 8601 (up to 7 fractional digits, as IoT Hub sends) and
+--- iothub.time: ISO 8601 (up to 7 fractional digits, as IoT Hub sends) and
 -- RFC 1123 times to epoch seconds, computed in UTC without os.time (which
 -- works in local time). Sentinel times (year 0001 or 9999) mean "no time".
+-- Documented as part of @{iothub}, which exports `parse` as `iothub.time`.
+-- @module iothub
 local core = require("iothub.core")
 
 local M = {}
@@ -54,8 +56,20 @@ local function rfc1123(s)
   return epoch(tonumber(y), months[mon], tonumber(d), tonumber(h), tonumber(mi), tonumber(sec)), tonumber(y)
 end
 
--- Parses s; returns epoch seconds, or nil for unset and sentinel times, or
--- nil and a "decode" error table when s is not a time this module knows.
+--- Times
+-- @section times
+
+--- Epoch seconds (UTC, fractions kept) of a time as the services write it:
+-- ISO 8601 (service API: `2026-11-30T10:00:00.1234567Z`, offsets, or a
+-- date alone) or RFC 1123 (ARM: `Mon, 30 Nov 2026 10:00:00 GMT`).
+-- @function time
+-- @tparam string|number|nil s the time (a number is returned as it is)
+-- @treturn number|nil epoch seconds; nil for nil, `""` and the sentinel
+--   times meaning "unset" (year 0001 or 9999)
+-- @return[2] nil
+-- @treturn[2] error a `decode` error when `s` is no such time
+-- @raise when `s` is neither a string, a number nor nil
+-- @usage local started = iothub.time(job.startTime)
 function M.parse(s)
   if s == nil or s == "" then return nil end
   if type(s) == "number" then return s end

@@ -1,8 +1,9 @@
--- iothub.twins: device and module twins and the IoT Hub query language, as
+--- iothub.twins: device and module twins and the IoT Hub query language, as
 -- methods of the service client (mixed in by iothub.service): get, update
 -- (PATCH) and replace (PUT) with etags; one page of POST /devices/query; and
 -- iterators over the rows of a query and over twins. Every call returns
 -- exactly its value on success and nil, err on failure; iterators raise err.
+-- @classmod Service
 local core = require("iothub.core")
 local args = require("iothub.args")
 local paging = require("iothub.paging")
@@ -78,6 +79,24 @@ M.twins_query = twins_query
 -- Every check is made in the public function itself, so that args raises at
 -- the user's line.
 function M.mixin(Service, mt)
+  --- Twins and queries.
+  -- Twins keep the REST field names (`deviceId`, `moduleId`, `etag`,
+  -- `version`, `status`, `connectionState`, `tags`, `properties = { desired,
+  -- reported }`); inside `tags`, `desired`, `reported` and `$metadata` JSON
+  -- null is @{iothub.null}. Twin reads and writes are retried like reads
+  -- (the same patch twice gives the same twin).
+  -- @section twins
+
+  --- Reads a device twin, or a module twin (`GET /twins/{id}[/modules/{module}]`).
+  -- @tparam string device_id the device (ids: non-empty UTF-8, at most 1024
+  --   bytes, no control characters; percent-encoded for you)
+  -- @tparam[opt] string module_id a module of it
+  -- @treturn table the Twin
+  -- @return[2] nil
+  -- @treturn[2] error e.g. 404 `DeviceNotFound`
+  -- @raise on a bad id, or a closed client
+  -- @usage local twin = iothub.assert(hub:get_twin("dev-1"))
+  -- print(twin.etag, twin.properties.reported.fw)
   function Service:get_twin(device_id, module_id)
     args.self("get_twin", self, mt)
     args.id("get_twin", device_id, "device id")
@@ -93,6 +112,22 @@ function M.mixin(Service, mt)
       { ["If-Match"] = if_match(opts.etag) }, body))
   end
 
+  --- Updates a twin with a patch (`PATCH`): tags and desired properties are
+  -- merged, @{iothub.null} deletes one.
+  -- @tparam string device_id the device
+  -- @tparam table patch `{ tags = {...}, properties = { desired = {...} } }`
+  -- @tparam[opt] table opts
+  -- @tparam[opt="*"] string opts.etag sent as `If-Match` (quoted for you):
+  --   the twin's `etag` from a read makes the call fail with 412 when the
+  --   twin changed meanwhile; `"*"` always applies
+  -- @tparam[opt] string opts.module_id a module twin instead of the device's
+  -- @treturn table the updated Twin
+  -- @return[2] nil
+  -- @treturn[2] error `err.status == 412` for a stale etag
+  -- @raise on a bad id or option, a patch that is not a table or cannot be JSON
+  -- @usage local updated, err = hub:update_twin("dev-1",
+  --   { properties = { desired = { fw = "2.0", old = iothub.null } } }, { etag = twin.etag })
+  -- if not updated and err.status == 412 then --[[ read again ]] end
   function Service:update_twin(device_id, patch, opts)
     args.self("update_twin", self, mt)
     args.id("update_twin", device_id, "device id")
@@ -103,6 +138,19 @@ function M.mixin(Service, mt)
     return write(self, "PATCH", device_id, body, opts)
   end
 
+  --- Replaces a twin's tags and desired properties (`PUT`; reported ones
+  -- are the device's).
+  -- @tparam string device_id the device
+  -- @tparam table twin `{ tags = {...}, properties = { desired = {...} } }`
+  -- @tparam[opt] table opts
+  -- @tparam[opt="*"] string opts.etag sent as `If-Match` (quoted for you):
+  --   the twin's `etag` from a read makes the call fail with 412 when the
+  --   twin changed meanwhile; `"*"` always applies
+  -- @tparam[opt] string opts.module_id a module twin instead of the device's
+  -- @treturn table the new Twin
+  -- @return[2] nil
+  -- @treturn[2] error `err.status == 412` for a stale etag
+  -- @raise on a bad id or option, a twin that is not a table or cannot be JSON
   function Service:replace_twin(device_id, twin, opts)
     args.self("replace_twin", self, mt)
     args.id("replace_twin", device_id, "device id")
@@ -113,6 +161,18 @@ function M.mixin(Service, mt)
     return write(self, "PUT", device_id, body, opts)
   end
 
+  --- One page of an IoT Hub query (`POST /devices/query`).
+  -- @tparam string sql the query, non-empty UTF-8 (`SELECT * FROM devices
+  --   WHERE tags.site = 'paris'`, `SELECT * FROM devices.jobs ...`)
+  -- @tparam[opt] table opts
+  -- @tparam[opt] number opts.page_size rows per page (a whole number >= 1)
+  -- @tparam[opt] string opts.continuation the token of the page before
+  -- @treturn table `{ items = { row, ... }, continuation = token or nil,
+  --   item_type = "twin" / "deviceJob" / "jobResponse" / "raw" / ... }`;
+  --   rows of projections and aggregates are plain tables
+  -- @return[2] nil
+  -- @treturn[2] error e.g. 400 `ArgumentInvalid` for a query the service cannot parse
+  -- @raise on an empty or non-string query, a bad option
   function Service:query(sql, opts)
     args.self("query", self, mt)
     local why = sql_problem(sql)
@@ -132,6 +192,17 @@ function M.mixin(Service, mt)
     end, opts.page_size, opts.limit))
   end
 
+  --- An iterator over the rows of every page of a query.
+  -- @tparam string sql the query
+  -- @tparam[opt] table opts
+  -- @tparam[opt] number opts.page_size rows per page (a whole number >= 1)
+  -- @tparam[opt] number opts.limit at most this many rows in all
+  -- @treturn function an iterator giving rows; it raises the
+  --   @{iothub.error} table when a page fails
+  -- @raise on an empty or non-string query, a bad option
+  -- @usage for row in hub:rows("SELECT tags.site AS site, COUNT() AS n FROM devices GROUP BY tags.site") do
+  --   print(row.site, row.n)
+  -- end
   function Service:rows(sql, opts)
     args.self("rows", self, mt)
     local why = sql_problem(sql)
@@ -142,6 +213,15 @@ function M.mixin(Service, mt)
     return rows(self, sql, opts)
   end
 
+  --- An iterator over the twins of `SELECT * FROM devices WHERE condition`.
+  -- @tparam[opt] string condition the WHERE clause; nil or `"*"`: every device
+  -- @tparam[opt] table opts `page_size` and `limit`, as @{rows}
+  -- @treturn function an iterator giving Twins; it raises the
+  --   @{iothub.error} table when a page fails
+  -- @raise on an empty or non-string condition, a bad option
+  -- @usage for t in hub:twins("properties.reported.fw.version != '2.0.0'", { limit = 50 }) do
+  --   print(t.deviceId, t.connectionState)
+  -- end
   function Service:twins(condition, opts)
     args.self("twins", self, mt)
     local why = condition ~= nil and sql_problem(condition, "condition")
