@@ -291,33 +291,35 @@ static int hex_value(char c) {
 }
 
 /* The head's next line from r->scan: 1 at the blank line that ends it, 0
- * when it needs more bytes, -1 after an error. */
+ * when it needs more bytes, -1 after an error. Each verdict looks at a
+ * window of the stream fixed by the bytes before it (the line up to
+ * LINE_LIMIT + 2 bytes, the head up to HEAD_LIMIT), never at how much
+ * happened to arrive, so the outcome is the same however bytes are split. */
 static int scan_head(iothub_h1_reader *r) {
-  const char *base = r->in.data;
   for (;;) {
-    const char *start = base + r->scan, *nl = memchr(start, '\n', r->in.len - r->scan);
-    size_t n;
+    size_t used = r->scan - r->in_off, avail = r->in.len - r->scan, window = IOTHUB_H1_LINE_LIMIT + 2, n;
+    const char *start = r->in.data + r->scan, *nl;
+    int by_block = 0;
+    if (used + window > IOTHUB_H1_HEAD_LIMIT) {
+      window = IOTHUB_H1_HEAD_LIMIT - used;
+      by_block = 1;
+    }
+    nl = memchr(start, '\n', avail < window ? avail : window);
     if (nl == NULL) {
-      if (r->in.len - r->scan > IOTHUB_H1_LINE_LIMIT + 1)
-        return fail(r, IOTHUB_H1_E_HEAD_TOO_LARGE, "response header line longer than 100 KiB"), -1;
-      if (r->in.len - r->in_off > IOTHUB_H1_HEAD_LIMIT)
-        return fail(r, IOTHUB_H1_E_HEAD_TOO_LARGE, "response header block larger than 256 KiB"), -1;
-      return 0;
+      if (avail < window) return 0;
+      if (by_block) return fail(r, IOTHUB_H1_E_HEAD_TOO_LARGE, "response header block larger than 256 KiB"), -1;
+      return fail(r, IOTHUB_H1_E_HEAD_TOO_LARGE, "response header line longer than 100 KiB"), -1;
     }
     if (line_length(start, (size_t)(nl - start), &n) != 0)
       return fail(r, IOTHUB_H1_E_PROTOCOL, "bare CR in the response head"), -1;
     if (n > IOTHUB_H1_LINE_LIMIT)
       return fail(r, IOTHUB_H1_E_HEAD_TOO_LARGE, "response header line longer than 100 KiB"), -1;
-    r->scan = (size_t)(nl + 1 - base);
-    if (r->scan - r->in_off > IOTHUB_H1_HEAD_LIMIT + 2)
-      return fail(r, IOTHUB_H1_E_HEAD_TOO_LARGE, "response header block larger than 256 KiB"), -1;
+    r->scan += (size_t)(nl + 1 - start);
     if (n == 0) {
-      if (start == base + r->in_off)
-        return fail(r, IOTHUB_H1_E_PROTOCOL, "invalid HTTP status line"), -1;
+      if (used == 0) return fail(r, IOTHUB_H1_E_PROTOCOL, "invalid HTTP status line"), -1;
       return 1;
     }
-    if (start == base + r->in_off) continue;    /* the status line */
-    if (start[0] == ' ' || start[0] == '\t')
+    if (used > 0 && (start[0] == ' ' || start[0] == '\t'))
       return fail(r, IOTHUB_H1_E_PROTOCOL, "folded header line in the response"), -1;
   }
 }
@@ -445,7 +447,10 @@ int iothub_h1_feed(iothub_h1_reader *r, const char *p, size_t n) {
     size_t k;
     int rc;
     if (r->state == S_DONE) {
-      if (n > 0 || r->in_off < r->in.len) r->keep_alive = 0;   /* bytes past the response */
+      size_t past = n + (r->in.len - r->in_off);
+      if (r->length == 0) r->length = r->received - past;
+      if (past > 0) r->keep_alive = 0;                         /* bytes past the response */
+      r->in_off = r->in.len;
       return IOTHUB_H1_DONE;
     }
     if (n == 0) return IOTHUB_H1_MORE;
@@ -474,8 +479,10 @@ int iothub_h1_eof(iothub_h1_reader *r) {
   switch (r->state) {
     case S_FAILED:
       return IOTHUB_H1_ERROR;
-    case S_DONE:
     case S_UNTIL_CLOSE:
+      r->length = r->received;
+      /* fall through */
+    case S_DONE:
       r->state = S_DONE;
       r->keep_alive = 0;
       return IOTHUB_H1_DONE;

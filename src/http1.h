@@ -67,6 +67,7 @@ typedef struct iothub_h1_reader {
   iothub_h1_bytes head;       /* the final head as sent, then any trailer lines */
   iothub_h1_bytes body;
   size_t received;            /* bytes fed so far */
+  size_t length;              /* after DONE: how many of them the response took */
   enum iothub_h1_error error; /* after ERROR: why, and message says it in words */
   char message[96];
   /* private */
