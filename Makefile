@@ -2,7 +2,7 @@
 # the bundled emulator, and runs the demo. `make test` and `make demo` install
 # missing system packages first (tools/install-deps).
 
-LUAS      ?= lua5.1 lua5.3 lua5.4 luajit
+LUAS      ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
@@ -14,6 +14,7 @@ HDRS      := $(wildcard src/*.h)
 BUILD     := build
 
 incdir_lua5.1 := /usr/include/lua5.1
+incdir_lua5.2 := /usr/include/lua5.2
 incdir_lua5.3 := /usr/include/lua5.3
 incdir_lua5.4 := /usr/include/lua5.4
 incdir_luajit := /usr/include/luajit-2.1
@@ -21,7 +22,7 @@ incdir_luajit := /usr/include/luajit-2.1
 MODULES := $(foreach l,$(LUAS),$(BUILD)/$(l)/iothub/core.so)
 EMBED_HOST := $(BUILD)/embed/iothub-embed-host
 
-.PHONY: all deps test demo bench lint clean check-rock embed asan valgrind fuzz soak
+.PHONY: all deps test demo bench lint clean check-rock check-private embed asan valgrind fuzz soak
 all: $(MODULES) $(EMBED_HOST)
 
 embed: $(EMBED_HOST)
@@ -72,11 +73,16 @@ lint: deps
 check-rock: deps
 	@tools/with-emulator tools/check-rock
 
+# The OpenResty spec from a copy of the checkout in a 0700 folder (nginx
+# workers must read it when root starts nginx; tools/nginx-user).
+check-private: deps
+	@tools/check-private-checkout
+
 # The reliability checks; any sanitizer, memcheck or fuzzer finding fails them.
-#   make asan      the suite on ASAN_LUAS (all four), the core built with ASan
+#   make asan      the suite on ASAN_LUAS (all five), the core built with ASan
 #                  and UBSan, the stock interpreters with libasan preloaded
 #                  (tools/run-asan)
-#   make valgrind  the suite on VALGRIND_LUAS (all four) under memcheck
+#   make valgrind  the suite on VALGRIND_LUAS (all five) under memcheck
 #                  (tools/run-valgrind)
 #   make fuzz      each libFuzzer harness in fuzz/ for FUZZ_SECONDS (60) s
 #                  (tools/run-fuzz, fuzz/README.md)

@@ -29,7 +29,7 @@ def main():
     data = load(sys.argv[1])
     notes = open(sys.argv[2]).read().split("\n") if len(sys.argv) > 2 else []
     meta = {name: values[0] for (subject, name), values in data.items() if subject == "meta"}
-    luas = str(meta.get("luas", "lua5.1,lua5.4,luajit")).split(",")
+    luas = str(meta.get("luas", "lua5.1,lua5.2,lua5.4,luajit")).split(",")
     rows = []
 
     def vals(subject, name):

@@ -3,7 +3,7 @@
  * (client:prepare, no I/O).
  *
  * Invariants: a failed parse leaves nothing allocated; a successful one has
- * a host name, and either a ready signature starting "SharedAccessSignature "
+ * a host name that is a plain host[:port], and either a ready signature starting "SharedAccessSignature "
  * or a key name and a non-empty decoded key. No part of the key reaches a
  * message: every input is parsed a second time with each base64 character
  * of every SharedAccessKey value changed to another (so validity, length and
@@ -56,6 +56,8 @@ static const char *check_parse(const char *s, size_t len) {
     return err;
   }
   FUZZ_CHECK(cs.host_name && cs.host_name[0], "a parsed string has a host name");
+  FUZZ_CHECK(iothub_authority_check(cs.host_name, strlen(cs.host_name)) == NULL,
+             "a parsed host name is host[:port], nothing that changes a request line");
   ready_signature = cs.signature != NULL;
   if (cs.signature) {
     FUZZ_CHECK(strncmp(cs.signature, "SharedAccessSignature ", 22) == 0, "signature prefix");

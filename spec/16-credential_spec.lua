@@ -137,6 +137,47 @@ describe("managed identity credential", function()
   end)
 end)
 
+describe("App Service managed identity over plain http on loopback", function()
+  before_each(H.reset)
+
+  it("gets a token from http://127.0.0.1:PORT without allow_http", function()
+    H.clear_requests()
+    local cred = iothub.credential.managed_identity { endpoint = H.aad.identity_url .. "/msi/token",
+      identity_header = H.aad.identity_header }
+    local token, err = cred:get_token(ARM_SCOPE)
+    assert.truthy(token, tostring(err))
+    local r = H.requests()[1]
+    assert.are.equal("/msi/token", r.path)
+    assert.truthy(r.headers["x-identity-header"])
+    cred:close()
+  end)
+
+  it("reads IDENTITY_ENDPOINT and IDENTITY_HEADER from the environment", function()
+    local script = [[
+      local cred = require("iothub").credential.managed_identity()
+      local token, err = cred:get_token("https://management.azure.com/.default")
+      io.write(token and "token" or tostring(err))
+    ]]
+    local p = assert(io.popen(("IDENTITY_ENDPOINT='%s/msi/token' IDENTITY_HEADER='%s' %s -e '%s' 2>&1")
+      :format(H.aad.identity_url, H.aad.identity_header, H.lua, script)))
+    local out = p:read("*a")
+    p:close()
+    assert.are.equal("token", out)
+  end)
+
+  it("still refuses plain http elsewhere without allow_http", function()
+    for _, opts in ipairs {
+      { endpoint = "http://10.0.0.1:8081/msi/token", identity_header = "x" },       -- not loopback
+      { endpoint = "http://127.0.0.1.example.com/msi/token", identity_header = "x" },
+      { endpoint = H.aad.identity_url .. "/metadata/identity/oauth2/token" },      -- not App Service
+    } do
+      local ok, err = pcall(iothub.credential.managed_identity, opts)
+      assert.is_false(ok, opts.endpoint)
+      assert.truthy(tostring(err):find("http", 1, true), tostring(err))
+    end
+  end)
+end)
+
 describe("environment credential", function()
   before_each(H.reset)
 

@@ -5,118 +5,29 @@
 local core = require("iothub.core")
 local H = require("helpers")
 
-local NGINX_MODULES = "/usr/lib/nginx/modules/"
-local repo = (function()
-  local p = assert(io.popen("pwd"))
-  local dir = p:read("*l")
-  p:close()
-  return dir
-end)()
+local nginx_server = require("nginx_server")
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
-local function nginx_binary()
-  for _, p in ipairs { "/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx" } do
-    if exists(p) then return p end
-  end
-end
-
-local function run(cmd)
-  local a, _, c = os.execute(cmd)
-  return a == 0 or (a == true and (c == nil or c == 0))
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
-
--- Two free TCP ports on 127.0.0.1 (asked of the kernel through python3,
--- which the emulator needs anyway).
-local function free_ports()
-  local p = assert(io.popen("python3 -c 'import socket\nss=[socket.socket() for _ in range(2)]\n"
-    .. "[s.bind((\"127.0.0.1\",0)) for s in ss]\nprint(*[s.getsockname()[1] for s in ss])'"))
-  local out = p:read("*a")
-  p:close()
-  local a, b = out:match("(%d+) (%d+)")
-  return assert(tonumber(a), "no free port: " .. out), tonumber(b)
-end
-
-local nginx = {}            -- prefix, port, pid
-
--- Stops the nginx whose pid file is in the prefix, if that pid is still an
--- nginx of this prefix (a run killed before its teardown leaves one behind).
-local function stop_nginx()
-  local pid = nginx.prefix and read(nginx.prefix .. "/nginx.pid")
-  pid = pid and pid:match("%d+")
-  if not pid then return end
-  local cmdline = read("/proc/" .. pid .. "/cmdline")
-  if cmdline and not cmdline:find(nginx.prefix, 1, true) then return end
-  run("kill -TERM " .. pid .. " 2>/dev/null")
-  for _ = 1, 100 do
-    if not run("kill -0 " .. pid .. " 2>/dev/null") then return end
-    core.sleep(0.05)
-  end
-  run("kill -KILL " .. pid .. " 2>/dev/null")
-end
+local nginx = {}            -- the running server (spec/nginx_server.lua)
 
 local function start_nginx()
-  local prefix = repo .. "/build/nginx-spec/" .. H.lua:gsub("[^%w%.]", "")
-  nginx.prefix = prefix
-  stop_nginx()
-  assert(run("rm -rf '" .. prefix .. "' && mkdir -p '" .. prefix .. "/tmp'"))
-  assert(exists(repo .. "/build/luajit/iothub/core.so"),
-    "build/luajit/iothub/core.so is missing: nginx runs LuaJIT; run `make all` (LUAS includes luajit)")
-  -- A self-signed certificate for the TLS server nothing trusts.
-  assert(run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
-    .. " -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '" .. prefix .. "/self.key' -out '"
-    .. prefix .. "/self.crt' >/dev/null 2>&1"), "openssl could not make a test certificate")
-  local template = assert(read(repo .. "/spec/fixtures/openresty/nginx.conf.in"))
-  local last_err
-  for _ = 1, 3 do                     -- a port taken meanwhile: try others
-    local port, tls_port = free_ports()
-    local values = { PREFIX = prefix, REPO = repo, PORT = port, TLS_PORT = tls_port, CA = H.ca_file,
-      CERT = prefix .. "/self.crt", KEY = prefix .. "/self.key" }
-    write(prefix .. "/nginx.conf", (template:gsub("@(%u[%u_]*)@", function(k) return tostring(assert(values[k], k)) end)))
-    local cmd = ("IOTHUB_SPEC_TLS_URL=https://127.0.0.1:%d %s -p '%s' -c '%s/nginx.conf' 2>'%s/start.err'")
-      :format(tls_port, nginx_binary(), prefix, prefix, prefix)
-    if run(cmd) then
-      -- The daemon writes its pid file just after the command returns.
-      for _ = 1, 100 do
-        if (read(prefix .. "/nginx.pid") or ""):match("%d+") then break end
-        core.sleep(0.02)
-      end
-      nginx.port, nginx.tls_port = port, tls_port
-      nginx.client = assert(core.client(nil, { endpoint = "http://127.0.0.1:" .. port, allow_http = true,
-        timeout = 30 }))
-      return
-    end
-    last_err = (read(prefix .. "/start.err") or "") .. (read(prefix .. "/error.log") or "")
-    stop_nginx()
-  end
-  error("nginx did not start: " .. last_err)
+  nginx = nginx_server.start("openresty", "spec/fixtures/openresty/nginx.conf.in", {
+    probe = "/fast",
+    env = function(v) return { IOTHUB_SPEC_TLS_URL = "https://127.0.0.1:" .. v.TLS_PORT } end,
+  })
+end
+
+local function stop_nginx()
+  if nginx.stop then nginx:stop() end
 end
 
 -- GET path on nginx -> the decoded JSON answer (any status).
 local function get(path)
   local value, err = nginx.client:request("GET", path)
   if value then return value end
+  if not err.status then nginx:check() end
   assert(err.kind == "http" and err.status, tostring(err))
   error("nginx answered " .. tostring(err.status) .. " for " .. path .. ": " .. tostring(err.message)
-    .. "\n" .. (read(nginx.prefix .. "/error.log") or ""):sub(-2000))
+    .. "\n" .. nginx:error_log():sub(-2000))
 end
 
 -- Several GETs at once (the core's request_many): the decoded answers.
@@ -128,11 +39,9 @@ local function get_many(paths, concurrency)
   return values
 end
 
-local function error_log() return read(nginx.prefix .. "/error.log") or "" end
+local function error_log() return nginx:error_log() end
 
-local nginx_missing = not nginx_binary() and "nginx is not installed"
-  or not exists(NGINX_MODULES .. "ngx_http_lua_module.so") and "libnginx-mod-http-lua is not installed"
-  or not exists(NGINX_MODULES .. "ndk_http_module.so") and "libnginx-mod-http-ndk is not installed"
+local nginx_missing = nginx_server.missing()
 
 describe("OpenResty (iothub through cosockets in nginx)", function()
   if nginx_missing then
@@ -142,17 +51,14 @@ describe("OpenResty (iothub through cosockets in nginx)", function()
 
   setup(function()
     H.reset()
-    local ok, err = pcall(start_nginx)
-    if not ok then
-      stop_nginx()
-      error(err, 0)
-    end
+    start_nginx()
   end)
-  teardown(function()
-    if nginx.client then nginx.client:close() end
-    stop_nginx()
+  teardown(stop_nginx)
+  -- A worker that died (or an [emerg]/[alert]) fails the next test at once.
+  before_each(function()
+    nginx:check()
+    H.reset()
   end)
-  before_each(function() H.reset() end)
 
   it("picks the cosocket transport by itself inside nginx", function()
     local s = get("/stats")
@@ -207,6 +113,37 @@ describe("OpenResty (iothub through cosockets in nginx)", function()
     local all = get("/jobs?page_size=100")
     assert.are.equal(228, all.count)
     assert.are.equal(3, all.pages)
+  end)
+
+  it("reads, patches and queries twins through cosockets", function()
+    local before = get("/stats").hub
+    local r = get("/twin?id=device-001&module=camera")
+    assert.is_nil(r.error)
+    assert.are.equal("camera", r.twin.moduleId)
+    local etag = get("/twin?id=device-002").twin.etag
+    r = get("/twin?id=device-002&tag=ring&value=beta&etag=" .. etag)
+    assert.is_nil(r.error)
+    assert.are.equal("beta", r.twin.tags.ring)
+    r = get("/twin?id=device-002&tag=ring&value=gamma&etag=" .. etag)   -- stale now
+    assert.is_nil(r.twin)
+    assert.are.equal(412, r.error.status)
+    assert.are.equal("PreconditionFailed", r.error.code)
+    r = get("/twin?id=a%2Fb")
+    assert.are.equal("DeviceNotFound", r.error.code)
+    r = get("/twin_query?sql=" .. core.percent_encode("SELECT tags.site AS site, COUNT() AS n FROM devices "
+      .. "GROUP BY tags.site") .. "&page_size=4&condition=" .. core.percent_encode("tags.floor = 5"))
+    assert.is_nil(r.error)
+    assert.are.equal("raw", r.page.item_type)
+    assert.are.same({ site = "paris", n = 14 }, r.page.items[3])
+    assert.are.equal(8, #r.ids)
+    assert.are.equal("device-040", r.ids[8])
+    r = get("/twin_query?sql=" .. core.percent_encode("SELECT TOP 1 * FROM devices")
+      .. "&condition=" .. core.percent_encode("tags.floor = = 5"))
+    assert.are.equal(400, r.error.status)
+    assert.are.equal(400, r.raised.status)
+    local after = get("/stats").hub
+    assert.are.equal(0, after.curl_requests)
+    assert.are.equal(before.cosocket_requests + 10, after.cosocket_requests)
   end)
 
   it("reads many jobs concurrently with light threads", function()
@@ -319,6 +256,54 @@ describe("OpenResty (iothub through cosockets in nginx)", function()
       core.sleep(0.05)
     end
     assert.truthy(log:find("cosockets are not available in the log phase", 1, true))
+  end)
+
+  it("decides routes and sleeps from one table of phases", function()
+    get("/phase/balancer")
+    local s = get("/stats")
+    local b = s.balancer
+    assert.is_true(b.slept, b.sleep_error)         -- ngx.sleep is disabled there: the sleep does not use it
+    assert.are.equal("cosocket", s.route)
+    assert.are.equal(false, b.route)               -- no cosockets in the balancer phase
+    assert.are.equal("balancer", b.phase)
+    assert.truthy(b.request_error:find("cosockets are not available in the balancer phase", 1, true),
+      b.request_error)
+  end)
+
+  it("refuses a HostName or endpoint that could change the request line, before sending", function()
+    local function enc(v) return (v:gsub("[^%w]", function(c) return ("%%%02X"):format(c:byte()) end)) end
+    for _, url in ipairs { "https://", "https://u:pa55word@127.0.0.1:1", "https://127.0.0.1:0", "https://h?x" } do
+      H.clear_requests()
+      local r = get("/config?endpoint=" .. enc(url))
+      assert.are.equal("config", r.error.kind, url)
+      assert.is_nil(r.error.text:find("pa55word", 1, true))
+      assert.are.same({}, H.requests())
+    end
+    for _, host in ipairs { "h/jobs", "h?x", "", "h:99999" } do
+      local r = get("/config?host=" .. enc(host))
+      assert.are.equal("config", r.error.kind, host)
+      assert.truthy(r.error.message:find("HostName", 1, true), r.error.message)
+    end
+  end)
+
+  describe("defaults in request handlers", function()
+    local JOB_PATH = "/jobs/v2/fixture-twin-1"
+
+    it("give up on a stalled hub after about 10 s, not 120 s", function()
+      H.fault { fault = "stall", path = JOB_PATH, seconds = 40, times = 0 }
+      local r = get("/defaults?id=fixture-twin-1")
+      assert.are.equal("timeout", r.error.kind)
+      assert.are.equal(2, r.attempts)                 -- two 5 s attempts
+      assert.is_true(r.elapsed >= 9.5 and r.elapsed < 15, "took " .. r.elapsed .. " s")
+    end)
+
+    it("follow the options where they are set", function()
+      H.fault { fault = "stall", path = JOB_PATH, seconds = 40, times = 0 }
+      local r = get("/defaults?id=fixture-twin-1&timeout=0.3&deadline=1")
+      assert.are.equal("timeout", r.error.kind)
+      assert.is_true(r.attempts >= 2, tostring(r.attempts))
+      assert.is_true(r.elapsed < 3, "took " .. r.elapsed .. " s")
+    end)
   end)
 
   it("decodes JSON the same way as the core", function()

@@ -26,7 +26,7 @@ H.lua = os.getenv("IOTHUB_SPEC_LUA") or _VERSION
 H.aad = setmetatable({}, { __index = function(t, k)
   local names = { tenant_id = "TENANT_ID", client_id = "CLIENT_ID", client_secret = "CLIENT_SECRET",
     subscription_id = "SUBSCRIPTION_ID", resource_group = "RESOURCE_GROUP", hub_name = "HUB_NAME",
-    mi_client_id = "MI_CLIENT_ID", identity_header = "IDENTITY_HEADER" }
+    mi_client_id = "MI_CLIENT_ID", identity_header = "IDENTITY_HEADER", identity_url = "IDENTITY_URL" }
   local v = env("IOTHUB_EMULATOR_" .. assert(names[k], k))
   rawset(t, k, v)
   return v

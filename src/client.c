@@ -4,6 +4,7 @@
 #include "client.h"
 #include "buffer.h"
 #include "connstr.h"
+#include "defaults.h"
 #include "errors.h"
 #include "http.h"
 #include "json.h"
@@ -106,6 +107,27 @@ static char *dup_trimmed_url(const char *s) {
   return p;
 }
 
+/* What is wrong with an endpoint URL ("scheme://host[:port][/path]"), or
+ * NULL. Checked once here, so nothing in it can change a request line or
+ * its target on any transport; the message never quotes the URL (it may
+ * hold a password). */
+static const char *endpoint_error(const char *s, int allow_http) {
+  const char *auth, *path;
+  if (strncmp(s, "https://", 8) == 0) auth = s + 8;
+  else if (allow_http && strncmp(s, "http://", 7) == 0) auth = s + 7;
+  else return allow_http ? "endpoint must be an http:// or https:// URL"
+                         : "endpoint must be an https:// URL (http:// only with allow_http)";
+  path = auth + strcspn(auth, "/");
+  if (iothub_authority_check(auth, (size_t)(path - auth)) != NULL)
+    return "endpoint must be scheme://host[:port] with an optional path: a host name, IPv4 or [IPv6] "
+           "address, a port 1..65535, and no user, '?', '#', spaces or control characters";
+  for (; *path; path++)
+    if (!(strchr("-._~!$&'()*+,;=:@/%", *path) || (*path >= 'a' && *path <= 'z') ||
+          (*path >= 'A' && *path <= 'Z') || (*path >= '0' && *path <= '9')))
+      return "endpoint's path may hold only URL path characters (no '?', '#', spaces or control characters)";
+  return NULL;
+}
+
 /* core.client(connection_string | nil, opts): with a connection string the
  * client signs every request with a cached SAS; without one it adds no
  * Authorization (bearer tokens and token endpoints pass their own) and
@@ -132,22 +154,21 @@ int iothub_client_new(lua_State *L) {
   lua_getfield(L, opts, "verify");
   ho.verify = lua_isnil(L, -1) || lua_toboolean(L, -1);
   lua_pop(L, 1);
-  ho.timeout_ms = (long)(opt_number(L, opts, "timeout", 30, 0.001) * 1000);
-  ho.connect_timeout_ms = (long)(opt_number(L, opts, "connect_timeout", 10, 0.001) * 1000);
-  ho.user_agent = opt_string(L, opts, "user_agent", "lua-iothub");
-  ho.max_response_size = (size_t)opt_number(L, opts, "max_response_size", 16 * 1024 * 1024, 1024);
-  c->sas_ttl = (long long)opt_number(L, opts, "sas_ttl", 3600, 1);
+  ho.timeout_ms = (long)(opt_number(L, opts, "timeout", IOTHUB_TIMEOUT, 0.001) * 1000);
+  ho.connect_timeout_ms = (long)(opt_number(L, opts, "connect_timeout", IOTHUB_CONNECT_TIMEOUT, 0.001) * 1000);
+  ho.user_agent = opt_string(L, opts, "user_agent", IOTHUB_USER_AGENT);
+  ho.max_response_size = (size_t)opt_number(L, opts, "max_response_size", IOTHUB_MAX_RESPONSE_SIZE,
+                                                  IOTHUB_MIN_RESPONSE_SIZE);
+  c->sas_ttl = (long long)opt_number(L, opts, "sas_ttl", IOTHUB_SAS_TTL, 1);
   c->json_depth = (int)opt_number(L, opts, "max_json_depth", IOTHUB_JSON_DEFAULT_DEPTH, 1);
   if (c->json_depth > IOTHUB_JSON_MAX_DEPTH) luaL_error(L, "iothub: max_json_depth must be at most %d", IOTHUB_JSON_MAX_DEPTH);
   lua_getfield(L, opts, "allow_http");
   allow_http = lua_toboolean(L, -1);
   lua_pop(L, 1);
   if (conn == NULL && endpoint == NULL) luaL_error(L, "iothub: a client without a connection string needs an endpoint");
-  if (endpoint && strncmp(endpoint, "https://", 8) != 0 &&
-      !(allow_http && strncmp(endpoint, "http://", 7) == 0)) {
+  if (endpoint && (err = endpoint_error(endpoint, allow_http)) != NULL) {
     lua_pushnil(L);
-    iothub_error_push(L, "config", allow_http ? "endpoint must be an http:// or https:// URL"
-                                              : "endpoint must be an https:// URL (http:// only with allow_http)");
+    iothub_error_push(L, "config", err);
     return 2;
   }
   c->closed = 0;
@@ -407,8 +428,8 @@ static int client_request_many(lua_State *L) {
   iothub_request *reqs;
   int *slot_req;
   luaL_checktype(L, 2, LUA_TTABLE);
-  conc = (int)luaL_optinteger(L, 3, 8);
-  luaL_argcheck(L, conc >= 1 && conc <= 256, 3, "concurrency must be 1..256");
+  conc = (int)luaL_optinteger(L, 3, IOTHUB_CONCURRENCY);
+  luaL_argcheck(L, conc >= 1 && conc <= IOTHUB_MAX_CONCURRENCY, 3, "concurrency must be 1..256");
   lua_settop(L, 3);
   n = (int)iothub_rawlen(L, 2);
   /* Scratch memory as userdata, so a raise below leaks nothing. */

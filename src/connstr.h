@@ -22,6 +22,12 @@ typedef struct iothub_connstr {
 const char *iothub_connstr_parse(iothub_connstr *cs, const char *s, size_t len);
 void iothub_connstr_free(iothub_connstr *cs);
 
+/* Checks s[0..n) is "host[:port]" (a DNS name, IPv4 or [IPv6] address, port
+ * 1..65535) with nothing that could change a request line or target: NULL
+ * when it is, else a static phrase saying what is wrong (never s itself,
+ * which may hold a password). Shared by HostName and the endpoint option. */
+const char *iothub_authority_check(const char *s, size_t n);
+
 #pragma GCC visibility pop
 
 #endif

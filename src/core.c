@@ -2,6 +2,7 @@
  * type and the I/O-free helpers (signing, JSON decoding, percent-encoding,
  * UUIDs, clocks) that the Lua wrapper and other transports build on. */
 #include "client.h"
+#include "defaults.h"
 #include "errors.h"
 #include "http.h"
 #include "http1_lua.h"
@@ -13,8 +14,6 @@
 
 #include <stdlib.h>
 #include <openssl/crypto.h>
-
-#define IOTHUB_CORE_VERSION "0.1.0"
 
 /* core.sas_token(key_base64, resource, expiry, policy) -> token */
 static int core_sas_token(lua_State *L) {
@@ -151,6 +150,27 @@ static int core_sleep(lua_State *L) {
   return 0;
 }
 
+/* core.limits: defaults.h as a table, for the Lua side. */
+static void push_limits(lua_State *L) {
+  static const struct { const char *name; double value; } numbers[] = {
+    { "timeout", IOTHUB_TIMEOUT }, { "connect_timeout", IOTHUB_CONNECT_TIMEOUT },
+    { "handler_timeout", IOTHUB_HANDLER_TIMEOUT }, { "handler_deadline", IOTHUB_HANDLER_DEADLINE },
+    { "max_response_size", IOTHUB_MAX_RESPONSE_SIZE }, { "min_response_size", IOTHUB_MIN_RESPONSE_SIZE },
+    { "max_header_bytes", IOTHUB_MAX_HEADER_BYTES }, { "sas_ttl", IOTHUB_SAS_TTL },
+    { "max_json_depth", IOTHUB_JSON_DEFAULT_DEPTH }, { "json_depth_limit", IOTHUB_JSON_MAX_DEPTH },
+    { "concurrency", IOTHUB_CONCURRENCY }, { "max_concurrency", IOTHUB_MAX_CONCURRENCY },
+    { "loop_connections", IOTHUB_LOOP_CONNECTIONS },
+  };
+  size_t i;
+  lua_createtable(L, 0, (int)(sizeof numbers / sizeof numbers[0]) + 1);
+  for (i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+    lua_pushinteger(L, (lua_Integer)numbers[i].value);
+    lua_setfield(L, -2, numbers[i].name);
+  }
+  lua_pushliteral(L, IOTHUB_USER_AGENT);
+  lua_setfield(L, -2, "user_agent");
+}
+
 /* The only exported symbol. */
 __attribute__((visibility("default"))) int luaopen_iothub_core(lua_State *L);
 int luaopen_iothub_core(lua_State *L) {
@@ -173,8 +193,10 @@ int luaopen_iothub_core(lua_State *L) {
   iothub_setfuncs(L, functions, 0);
   lua_pushlightuserdata(L, NULL);          /* the same value as cjson.null */
   lua_setfield(L, -2, "null");
-  lua_pushliteral(L, IOTHUB_CORE_VERSION);
+  lua_pushliteral(L, IOTHUB_VERSION);
   lua_setfield(L, -2, "version");
+  push_limits(L);
+  lua_setfield(L, -2, "limits");
   lua_pushstring(L, curl_version());
   lua_setfield(L, -2, "curl_version");
   return 1;

@@ -1,5 +1,6 @@
 /* http.c: the libcurl transport (see http.h). */
 #include "http.h"
+#include "defaults.h"
 #include "errors.h"
 #include "wire.h"
 
@@ -65,7 +66,7 @@ int iothub_http_open(iothub_http *h, const iothub_http_opts *o, const char **msg
   c = h->curl = curl_easy_init();
   if (c == NULL) { *msg = "curl_easy_init failed"; return -1; }
   h->body.limit = o->max_response_size;
-  h->headers.limit = 256 * 1024;
+  h->headers.limit = IOTHUB_MAX_HEADER_BYTES;
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 #if LIBCURL_VERSION_NUM >= 0x075500

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include "compat.h"
+#include "defaults.h"
 
 /* Internal to the module: only luaopen_iothub_core is exported. */
 #pragma GCC visibility push(hidden)
@@ -18,8 +19,7 @@
 #define IOTHUB_JSON_RAW 0      /* nulls kept everywhere (error bodies) */
 #define IOTHUB_JSON_SCHEMA 1   /* the REST schema rules above */
 
-#define IOTHUB_JSON_DEFAULT_DEPTH 128
-#define IOTHUB_JSON_MAX_DEPTH 1000     /* the decoder recurses in C */
+/* IOTHUB_JSON_DEFAULT_DEPTH and IOTHUB_JSON_MAX_DEPTH live in defaults.h. */
 
 /* Nothing to set up any more (the decoder needs no Lua module); kept so
  * luaopen's sequence of inits stays the same. */

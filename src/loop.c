@@ -4,6 +4,7 @@
  * libcurl is on the C stack. */
 #include "loop.h"
 #include "client.h"
+#include "defaults.h"
 #include "errors.h"
 #include "http.h"
 #include "request.h"
@@ -59,9 +60,9 @@ static iothub_loop *check_loop(lua_State *L) {
  * (default 4), so a burst of requests costs a few TLS handshakes in one
  * poll, not one per request, and then reuses them. */
 int iothub_loop_new(lua_State *L) {
-  lua_Integer max_connections = luaL_optinteger(L, 1, 4);
+  lua_Integer max_connections = luaL_optinteger(L, 1, IOTHUB_LOOP_CONNECTIONS);
   iothub_loop *lp;
-  luaL_argcheck(L, max_connections >= 1 && max_connections <= 256, 1, "max_connections must be 1..256");
+  luaL_argcheck(L, max_connections >= 1 && max_connections <= IOTHUB_MAX_CONCURRENCY, 1, "max_connections must be 1..256");
   lp = lua_newuserdata(L, sizeof *lp);
   memset(lp, 0, sizeof *lp);
   lp->closed = 1;

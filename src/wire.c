@@ -5,6 +5,7 @@
  * codes are libcurl's, so errors look the same whichever path ran. */
 #include "wire.h"
 #include "util.h"
+#include "defaults.h"
 
 #include <ctype.h>
 #include <poll.h>
@@ -15,7 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define HEAD_LIMIT (256 * 1024)     /* as the libcurl path's header buffer */
+#define HEAD_LIMIT IOTHUB_MAX_HEADER_BYTES  /* as the libcurl path's header buffer */
 #define LINE_LIMIT 4096             /* a chunk-size line */
 
 enum wire_state {

@@ -163,6 +163,15 @@ local function split_url(fname, url)
   return base, path
 end
 
+-- Whether base ("http://host[:port]") names this machine: 127.0.0.0/8,
+-- [::1] or localhost (App Service and Functions use these).
+local function loopback(base)
+  local host = base:match("^http://([^/]+)$")
+  if not host then return false end
+  host = host:gsub(":%d+$", ""):lower()
+  return host == "localhost" or host == "[::1]" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
+end
+
 -- iothub.credential.managed_identity{ client_id=, endpoint=, ... }: App
 -- Service / Functions when IDENTITY_ENDPOINT and IDENTITY_HEADER are set
 -- (or identity_header is given), else the VM metadata endpoint (IMDS).
@@ -175,8 +184,11 @@ function M.managed_identity(opts)
   local app_service = opts.identity_header ~= nil or (opts.endpoint == nil and app_service_endpoint and identity_header)
   local url = opts.endpoint or (app_service and app_service_endpoint) or IMDS_ENDPOINT
   local base, path = split_url(fname, url)
-  -- IMDS is plain http on a link-local address by design.
-  local copts = transport.extend(opts, { allow_http = opts.allow_http or url == IMDS_ENDPOINT })
+  -- IMDS is plain http on a link-local address by design, and so is App
+  -- Service's IDENTITY_ENDPOINT on loopback (http://127.0.0.1:PORT/...):
+  -- nothing leaves the machine. Any other http:// needs allow_http.
+  local plain_ok = url == IMDS_ENDPOINT or (app_service and loopback(base))
+  local copts = transport.extend(opts, { allow_http = opts.allow_http or plain_ok })
   local client, policy = token_client(fname, copts, base)
   local headers, api_version
   if app_service then

@@ -5,6 +5,7 @@ local core = require("iothub.core")
 local args = require("iothub.args")
 local credential = require("iothub.credential")
 local paging = require("iothub.paging")
+local reply = require("iothub.reply")
 local retry = require("iothub.retry")
 local transport = require("iothub.transport")
 local wait = require("iothub.wait")
@@ -74,12 +75,12 @@ function Management:_call(target)
   end
   local refreshed = false
   return retry.run(self.retry, function()
-    local value, err = attempt(false)
+    local value, err, status = attempt(false)
     if not value and err.status == 401 and not refreshed then
       refreshed = true
-      value, err = attempt(true)
+      value, err, status = attempt(true)
     end
-    return value, err
+    return value, err, status
   end, self._env)
 end
 
@@ -90,7 +91,7 @@ end
 function Management:get_job(job_id)
   args.self("get_job", self, mt)
   args.id("get_job", job_id)
-  return self:_call(self:_target("/jobs/" .. encode(job_id)))
+  return reply.value("object", "job", self:_call(self:_target("/jobs/" .. encode(job_id))))
 end
 
 -- The target of a nextLink: only links to this client's own endpoint are
@@ -115,12 +116,13 @@ function Management:_page(next_link)
     target, err = self:_next_target(next_link)
     if not target then return nil, err end
   end
-  local body, berr = self:_call(target)
+  local body, berr = reply.check("object", "job list", self:_call(target))
   if not body then return nil, berr end
-  if type(body) ~= "table" or (body.value ~= nil and type(body.value) ~= "table") then
-    return nil, core.error("decode", "job list did not return { value = [...] }")
+  if (body.value ~= nil and type(body.value) ~= "table")
+    or (body.nextLink ~= nil and type(body.nextLink) ~= "string") then
+    return nil, core.error("decode", "job list did not return { value = [...], nextLink = url }")
   end
-  return body.value or {}, body.nextLink
+  return reply.inherit(body.value or {}, body), body.nextLink
 end
 
 -- arm:list_jobs{ next_link = } -> { items =, next_link = } | nil, err
@@ -129,7 +131,7 @@ function Management:list_jobs(opts)
   opts = args.options("list_jobs", opts, { next_link = "line" })
   local items, next_link = self:_page(opts.next_link)
   if not items then return nil, next_link end
-  return { items = items, next_link = next_link }
+  return reply.inherit({ items = items, next_link = next_link }, items)
 end
 
 -- arm:jobs() -> iterator over every job, following nextLink; raises on failure.

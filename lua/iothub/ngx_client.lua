@@ -5,16 +5,11 @@
 -- called there. In the init phase and outside nginx the core's blocking
 -- request runs; in phases without cosockets a call raises.
 local ngx_http = require("iothub.ngx_http")
+local transport = require("iothub.transport")
 
 local M = {}
 
 local type, tostring, setmetatable, pcall, error, min = type, tostring, setmetatable, pcall, error, math.min
-
--- Phases where ngx.socket.tcp and ngx.thread work (lua-nginx-module docs).
-local cosocket_phases = {
-  rewrite = true, access = true, content = true, timer = true,
-  ssl_cert = true, ssl_session_fetch = true, ssl_client_hello = true,
-}
 
 local Client = {}
 local mt = { __index = Client, __name = "iothub.ngx_client" }
@@ -23,33 +18,35 @@ local mt = { __index = Client, __name = "iothub.ngx_client" }
 -- was made with (timeout, connect_timeout, verify, user_agent, max_response_size).
 function M.new(core_client, opts)
   opts = opts or {}
+  local limits = transport.limits       -- the core's defaults, as the libcurl path's
+  local function http(timeout)
+    return ngx_http.new {
+      timeout = timeout or limits.timeout, connect_timeout = opts.connect_timeout or limits.connect_timeout,
+      verify = opts.verify, user_agent = opts.user_agent or limits.user_agent,
+      max_response_size = opts.max_response_size or limits.max_response_size,
+    }
+  end
   return setmetatable({
     core = core_client,
-    http = ngx_http.new {
-      timeout = opts.timeout, connect_timeout = opts.connect_timeout, verify = opts.verify,
-      user_agent = opts.user_agent or ("lua-iothub/" .. require("iothub.transport").VERSION),
-      max_response_size = opts.max_response_size,
-    },
+    http = http(opts.timeout),
+    -- Where an nginx request waits, attempts time out sooner unless the
+    -- options set a timeout (transport.HANDLER).
+    handler_http = opts.timeout == nil and http(transport.HANDLER.timeout) or nil,
   }, mt)
 end
 
--- "cosocket", "blocking" (init phase, or not inside nginx), or raises.
+-- "cosocket" or "blocking" (the init phase, an iothub task, or not inside
+-- nginx), as iothub.transport decides; raises in phases without cosockets.
 local function mode()
-  if type(ngx) ~= "table" or type(ngx.get_phase) ~= "function" then return "blocking" end
-  local phase = ngx.get_phase()
-  if cosocket_phases[phase] then return "cosocket" end
-  if phase == "init" then return "blocking" end
-  -- A string, like every programmer error here: nginx logs an error table
-  -- raised in header_filter or log as "unknown reason".
-  error("iothub: cosockets are not available in the " .. tostring(phase)
-    .. " phase; call it from content/access/rewrite_by_lua or an ngx.timer", 3)
+  return transport.check_route(3) == "cosocket" and "cosocket" or "blocking"
 end
 M.mode = mode
 
 -- One request through a cosocket: what core_client:request returns.
 local function send(self, method, target, headers, body)
   local req = self.core:prepare(method, target, headers, body)
-  local status, resp_headers, resp_body = self.http:send(req)
+  local http = self.handler_http and transport.in_request_phase() and self.handler_http or self.http
+  local status, resp_headers, resp_body = http:send(req)
   if not status then return nil, resp_headers end
   return self.core:decode(status, resp_headers, resp_body, req.request_id)
 end
@@ -65,9 +62,10 @@ end
 function Client:request_many(list, concurrency)
   if mode() == "blocking" then return self.core:request_many(list, concurrency) end
   if type(list) ~= "table" then error("iothub: request_many expects a list of requests", 2) end
-  concurrency = concurrency or 8
-  if type(concurrency) ~= "number" or concurrency < 1 or concurrency > 256 or concurrency % 1 ~= 0 then
-    error("iothub: concurrency must be 1..256", 2)
+  local most = transport.limits.max_concurrency
+  concurrency = concurrency or transport.limits.concurrency
+  if type(concurrency) ~= "number" or concurrency < 1 or concurrency > most or concurrency % 1 ~= 0 then
+    error("iothub: concurrency must be 1.." .. most, 2)
   end
   for i = 1, #list do
     if type(list[i]) ~= "table" then error("iothub: each request must be a table", 2) end
@@ -100,7 +98,9 @@ end
 function Client:stats()
   local s = self.core:stats()
   s.curl_requests, s.curl_connections = s.requests, s.connections
-  s.cosocket_requests, s.cosocket_connections = self.http.requests, self.http.connections
+  local h = self.handler_http
+  s.cosocket_requests = self.http.requests + (h and h.requests or 0)
+  s.cosocket_connections = self.http.connections + (h and h.connections or 0)
   s.requests = s.curl_requests + s.cosocket_requests
   s.connections = s.curl_connections + s.cosocket_connections
   return s

@@ -1,6 +1,10 @@
 -- iothub.paging: iterators over continuation-token paging (x-ms-max-item-count
 -- and x-ms-continuation), shared by every paged query. Iterators raise the
 -- error table on failure, like io.lines; single pages return nil, err.
+-- Every error they raise is an iothub error table (its tostring is the
+-- message; see iothub.assert for Lua 5.1, which prints no table).
+local core = require("iothub.core")
+
 local M = {}
 
 local error, min = error, math.min
@@ -31,7 +35,7 @@ function M.pages(fetch, page_size, limit)
       done = true
     elseif next_token == token then
       done = true
-      error("iothub: the service returned the same continuation token twice", 2)
+      error(core.error("decode", "the service returned the same continuation token twice"), 2)
     end
     token = next_token
     return { items = items, continuation = next_token }

@@ -25,6 +25,9 @@ function M.policy(fname, option)
   for k, v in pairs(M.DEFAULT) do
     if opts[k] ~= nil then p[k] = opts[k] else p[k] = v end
   end
+  -- Left to its default, the deadline is shorter where an nginx request
+  -- waits for the call (see transport.HANDLER).
+  if opts.deadline == nil then p.handler_deadline = transport.HANDLER.deadline end
   return p
 end
 
@@ -46,7 +49,9 @@ function M.run(policy, call, env, ...)
   policy = policy or M.ONCE
   local sleep = env and env.sleep or transport.sleep
   local clock = env and env.clock or core.monotonic
-  local deadline = clock() + policy.deadline
+  local budget = policy.deadline
+  if policy.handler_deadline and transport.in_request_phase() then budget = min(budget, policy.handler_deadline) end
+  local deadline = clock() + budget
   local attempt = 0
   while true do
     attempt = attempt + 1

@@ -50,7 +50,7 @@ end
 local function job_id(fname, opts)
   local id = opts.job_id
   if id == nil then return core.uuid() end
-  return args.id(fname, id)
+  return args.id(fname, id, nil, args.V2_RESERVED)
 end
 
 local method_options = { job_id = "string", query_condition = "string", method_name = "string",

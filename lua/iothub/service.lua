@@ -1,15 +1,18 @@
 -- iothub.service: the IoT Hub service-API client (shared access signature
 -- auth): job reads, queries with paging, concurrent reads, scheduling,
--- cancelling and waiting, per-device results, import/export jobs. The C core
--- signs, sends and decodes; this file builds paths and checks arguments.
+-- cancelling and waiting, per-device results, import/export jobs; twins and
+-- device queries come from iothub.twins. The C core signs, sends and
+-- decodes; this file builds paths and checks arguments.
 local core = require("iothub.core")
 local args = require("iothub.args")
 local paging = require("iothub.paging")
+local reply = require("iothub.reply")
 local retry = require("iothub.retry")
 local transport = require("iothub.transport")
 local json = require("iothub.json")
 local schedule = require("iothub.schedule")
 local wait = require("iothub.wait")
+local twins = require("iothub.twins")
 
 local Service = {}
 local mt = { __index = Service, __name = "iothub.service" }
@@ -28,6 +31,10 @@ local job_types = { scheduleDeviceMethod = true, scheduleUpdateTwin = true, expo
   updateDeviceConfiguration = true, writeDeviceProperties = true }
 local job_statuses = { unknown = true, enqueued = true, running = true, completed = true,
   failed = true, cancelled = true, scheduled = true, queued = true }
+
+-- Statuses of devices.jobs rows (the service spells it "canceled" there).
+local device_job_statuses = { pending = true, scheduled = true, running = true,
+  completed = true, failed = true, canceled = true }
 
 local M = { DEFAULT_API_VERSION = DEFAULT_API_VERSION }
 
@@ -87,8 +94,8 @@ end
 
 function Service:get_job(job_id)
   args.self("get_job", self, mt)
-  args.id("get_job", job_id)
-  return self:_call(true, "GET", self:_target("/jobs/v2/" .. encode(job_id)))
+  args.id("get_job", job_id, nil, args.V2_RESERVED)
+  return reply.value("object", "job", self:_call(true, "GET", self:_target("/jobs/v2/" .. encode(job_id))))
 end
 
 local query_options = { type = "string", status = "string", page_size = "number",
@@ -120,13 +127,8 @@ function Service:_query_page(opts, continuation, page_size)
   local headers = {}
   if page_size then headers["x-ms-max-item-count"] = tostring(page_size) end
   if continuation then headers["x-ms-continuation"] = continuation end
-  local items, resp_headers = self:_call(true, "GET",
-    self:_target("/jobs/v2/query", { "jobType", opts.type, "jobStatus", opts.status }), headers)
-  if not items then return nil, resp_headers end
-  if type(items) ~= "table" then
-    return nil, core.error("decode", "job query did not return a JSON array")
-  end
-  return items, resp_headers["x-ms-continuation"]
+  return reply.page("job query", self:_call(true, "GET",
+    self:_target("/jobs/v2/query", { "jobType", opts.type, "jobStatus", opts.status }), headers))
 end
 
 function Service:query_jobs(opts)
@@ -134,7 +136,7 @@ function Service:query_jobs(opts)
   opts = check_query("query_jobs", opts, true, false)
   local items, continuation = self:_query_page(opts, opts.continuation, opts.page_size)
   if not items then return nil, continuation end
-  return { items = items, continuation = continuation }
+  return reply.inherit({ items = items, continuation = continuation }, items)
 end
 
 function Service:job_pages(opts)
@@ -164,7 +166,7 @@ function Service:get_jobs(ids, opts)
   end
   local requests, order, seen = {}, {}, {}
   for i = 1, #ids do
-    local id = args.id("get_jobs", ids[i])
+    local id = args.id("get_jobs", ids[i], nil, args.V2_RESERVED)
     if not seen[id] then
       seen[id] = true
       order[#order + 1] = id
@@ -184,8 +186,9 @@ function Service:get_jobs(ids, opts)
     local values, failures = transport.request_many(self.client, batch, concurrency)
     local again, pause = {}, 0
     for k, i in ipairs(pending) do
-      local id, err = order[i], failures[k]
-      results[id], errors[id] = values[k], err
+      local id, value, err = order[i], values[k], failures[k]
+      if value ~= nil then value, err = reply.check("object", "job", value) end
+      results[id], errors[id] = value, err
       if err then
         err.attempts = attempt
         -- Every read of the first round went with the same token: one
@@ -212,14 +215,14 @@ end
 function Service:_put_job(id, body)
   local target = self:_target("/jobs/v2/" .. encode(id))
   local attempts = 0
-  local job, err = retry.run(self.retry, function()
+  local job, err, status = retry.run(self.retry, function()
     attempts = attempts + 1
     return send(self, "PUT", target, nil, body)
   end, self._env)
   if not job and attempts > 1 and err.status == 409 then
     return self:get_job(id)
   end
-  return job, err
+  return reply.value("object", "job", job, err, status)
 end
 
 function Service:schedule_device_method(opts)
@@ -234,44 +237,56 @@ end
 
 function Service:cancel_job(job_id)
   args.self("cancel_job", self, mt)
-  args.id("cancel_job", job_id)
-  return self:_call(true, "POST", self:_target("/jobs/v2/" .. encode(job_id) .. "/cancel"))
+  args.id("cancel_job", job_id, nil, args.V2_RESERVED)
+  return reply.value("object", "job",
+    self:_call(true, "POST", self:_target("/jobs/v2/" .. encode(job_id) .. "/cancel")))
 end
 
 function Service:wait_job(job_id, opts)
   args.self("wait_job", self, mt)
-  args.id("wait_job", job_id)
+  args.id("wait_job", job_id, nil, args.V2_RESERVED)
   local env = self._env or {}
   return wait.wait("wait_job", function() return self:get_job(job_id) end, opts, env.sleep, env.clock)
 end
 
--- A devices.jobs query for one job; the id is a string literal in it, with
--- quotes and backslashes escaped (the query language escapes with "\").
-local function device_jobs_query(job_id)
-  local literal = job_id:gsub("[\\']", "\\%0")
-  return "SELECT * FROM devices.jobs WHERE devices.jobs.jobId = '" .. literal .. "'"
+-- A string literal of the query language: quotes and backslashes escaped
+-- (the query language escapes with "\").
+local function literal(s)
+  return "'" .. s:gsub("[\\']", "\\%0") .. "'"
+end
+
+-- A devices.jobs query for one job, and the rows of one status only when
+-- `status` is given (the service filters, so a large job's failures do not
+-- need every row paged through).
+local function device_jobs_query(job_id, status)
+  local text = "SELECT * FROM devices.jobs WHERE devices.jobs.jobId = " .. literal(job_id)
+  if status then text = text .. " AND devices.jobs.status = " .. literal(status) end
+  return text
 end
 M.device_jobs_query = device_jobs_query
 
--- One page of POST /devices/query: items, next continuation | nil, err.
+-- One page of POST /devices/query: items, next continuation, item type | nil, err.
 function Service:_device_query_page(query_text, continuation, page_size)
   local headers = {}
   if page_size then headers["x-ms-max-item-count"] = tostring(page_size) end
   if continuation then headers["x-ms-continuation"] = continuation end
   local body = json.encode({ query = query_text })
-  local items, resp_headers = self:_call(true, "POST", self:_target("/devices/query"), headers, body)
-  if not items then return nil, resp_headers end
-  if type(items) ~= "table" then
-    return nil, core.error("decode", "device query did not return a JSON array")
-  end
-  return items, resp_headers["x-ms-continuation"]
+  local value, resp_headers, status = self:_call(true, "POST", self:_target("/devices/query"), headers, body)
+  local items, token = reply.page("device query", value, resp_headers, status)
+  if not items then return nil, token end
+  return items, token, resp_headers["x-ms-item-type"]
 end
 
 function Service:device_jobs(job_id, opts)
   args.self("device_jobs", self, mt)
   args.id("device_jobs", job_id)
-  opts = args.options("device_jobs", opts, { page_size = "number" }, { page_size = 1 })
-  local query_text = device_jobs_query(job_id)
+  opts = args.options("device_jobs", opts, { page_size = "number", status = "string" }, { page_size = 1 })
+  -- Rows spell it "canceled"; the status helpers accept both spellings.
+  local status = opts.status == "cancelled" and "canceled" or opts.status
+  if status and not device_job_statuses[status] then
+    args.fail("device_jobs", "unknown device job status '" .. status .. "'")
+  end
+  local query_text = device_jobs_query(job_id, status)
   return paging.items(paging.pages(function(token, size)
     return self:_device_query_page(query_text, token, size)
   end, opts.page_size))
@@ -281,31 +296,32 @@ end
 -- service picks the id, so a retry could start a second job.
 function Service:export_devices(opts)
   args.self("export_devices", self, mt)
-  return self:_call(false, "POST", self:_target("/jobs/create"), nil,
-    schedule.export_devices("export_devices", opts))
+  return reply.value("object", "import/export job", self:_call(false, "POST", self:_target("/jobs/create"), nil,
+    schedule.export_devices("export_devices", opts)))
 end
 
 function Service:import_devices(opts)
   args.self("import_devices", self, mt)
-  return self:_call(false, "POST", self:_target("/jobs/create"), nil,
-    schedule.import_devices("import_devices", opts))
+  return reply.value("object", "import/export job", self:_call(false, "POST", self:_target("/jobs/create"), nil,
+    schedule.import_devices("import_devices", opts)))
 end
 
 function Service:get_import_export_job(job_id)
   args.self("get_import_export_job", self, mt)
-  args.id("get_import_export_job", job_id)
-  return self:_call(true, "GET", self:_target("/jobs/" .. encode(job_id)))
+  args.id("get_import_export_job", job_id, nil, args.V1_RESERVED)
+  return reply.value("object", "import/export job", self:_call(true, "GET", self:_target("/jobs/" .. encode(job_id))))
 end
 
 function Service:import_export_jobs()
   args.self("import_export_jobs", self, mt)
-  return self:_call(true, "GET", self:_target("/jobs"))
+  return reply.value("array", "import/export job list", self:_call(true, "GET", self:_target("/jobs")))
 end
 
 function Service:cancel_import_export_job(job_id)
   args.self("cancel_import_export_job", self, mt)
-  args.id("cancel_import_export_job", job_id)
-  return self:_call(true, "DELETE", self:_target("/jobs/" .. encode(job_id)))
+  args.id("cancel_import_export_job", job_id, nil, args.V1_RESERVED)
+  return reply.value("object_or_empty", "import/export job",
+    self:_call(true, "DELETE", self:_target("/jobs/" .. encode(job_id))))
 end
 
 -- Counters of the underlying client: signatures made, requests, connections.
@@ -318,6 +334,8 @@ function Service:close()
   args.self("close", self, mt)
   self.client:close()
 end
+
+twins.mixin(Service, mt)
 
 mt.__close = function(self) self.client:close() end
 mt.__tostring = function(self) return "iothub.service: " .. tostring(self.client):gsub("^iothub%.client ", "") end

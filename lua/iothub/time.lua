@@ -1,6 +1,8 @@
 -- iothub.time: ISO 8601 (up to 7 fractional digits, as IoT Hub sends) and
 -- RFC 1123 times to epoch seconds, computed in UTC without os.time (which
 -- works in local time). Sentinel times (year 0001 or 9999) mean "no time".
+local core = require("iothub.core")
+
 local M = {}
 
 local tonumber, type, floor = tonumber, type, math.floor
@@ -53,7 +55,7 @@ local function rfc1123(s)
 end
 
 -- Parses s; returns epoch seconds, or nil for unset and sentinel times, or
--- nil and a message when s is not a time this module knows.
+-- nil and a "decode" error table when s is not a time this module knows.
 function M.parse(s)
   if s == nil or s == "" then return nil end
   if type(s) == "number" then return s end
@@ -62,7 +64,7 @@ function M.parse(s)
   end
   local t, year = iso8601(s)
   if not t then t, year = rfc1123(s) end
-  if not t then return nil, "iothub.time: not an ISO 8601 or RFC 1123 time: " .. s:sub(1, 64) end
+  if not t then return nil, core.error("decode", "not an ISO 8601 or RFC 1123 time: " .. s:sub(1, 64)) end
   if year <= 1 or year >= 9999 then return nil end
   return t
 end

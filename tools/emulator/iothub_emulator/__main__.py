@@ -11,9 +11,10 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 
 from . import certs, identity
-from .app import build_app
+from .app import build_app, plain_http_app
 from .server import EmulatorServer
 from .state import EmulatorState
 
@@ -66,9 +67,15 @@ def main(argv=None):
     server = EmulatorServer((address, args.port), family, certs.server_context(paths),
                             state, build_app(state), verbose=args.verbose)
     port = server.server_address[1]
+    # Managed identity over plain HTTP on another free port, as App Service's
+    # IDENTITY_ENDPOINT is (http://127.0.0.1:PORT/...); same state.
+    plain = EmulatorServer((address, 0), family, None, state, plain_http_app(server.app),
+                           verbose=args.verbose)
+    threading.Thread(target=plain.serve_forever, daemon=True).start()
     url_host = "[{}]".format(address) if family == socket.AF_INET6 else address
     ready = {
         "url": "https://{}:{}".format(url_host, port),
+        "identity_url": "http://{}:{}".format(url_host, plain.server_address[1]),
         "port": port,
         "ca_file": paths.ca,
         "host_name": identity.HOST_NAME,
@@ -89,6 +96,7 @@ def main(argv=None):
         pass
     finally:
         server.server_close()
+        plain.server_close()
         if args.ready_file and os.path.exists(args.ready_file):
             os.remove(args.ready_file)
     return 0

@@ -4,7 +4,8 @@ any artificial delay, route it."""
 import time
 
 from . import aad, arm, control, faults, service
-from .routing import Router
+from .errors import ServiceError
+from .routing import Router, error_response
 
 
 def build_app(state):
@@ -27,5 +28,21 @@ def build_app(state):
         if fault:
             return faults.respond(fault, request, lambda: route(request))
         return route(request)
+
+    return handle
+
+
+# What the plain-HTTP listener serves: the identity endpoints, which are
+# plain http on a local address in Azure too (App Service, IMDS).
+PLAIN_HTTP_PATHS = ("/msi/token", "/metadata/identity/oauth2/token")
+
+
+def plain_http_app(app):
+    """app restricted to the managed identity routes; anything else is a 404."""
+    def handle(request):
+        if request.path in PLAIN_HTTP_PATHS:
+            return app(request)
+        return error_response(ServiceError("RouteNotFound", "Only managed identity is served over plain HTTP.",
+                                           status=404, shape=4))
 
     return handle

@@ -15,6 +15,7 @@ import time
 
 DEFAULT_SPEED = 1.0
 DEFAULT_DEVICE_SECONDS = 0.25
+DEFAULT_REPORT_SECONDS = 0.5   # how long a device takes to report new desired values
 MICROS = 1_000_000
 FAR_FUTURE = "9999-12-30T23:59:59.9999999Z"
 
@@ -55,6 +56,7 @@ class Clock:
             self._anchor_real = self._monotonic()
             self._speed = DEFAULT_SPEED
             self._device_seconds = DEFAULT_DEVICE_SECONDS
+            self._report_seconds = DEFAULT_REPORT_SECONDS
 
     def _now(self):
         elapsed = self._monotonic() - self._anchor_real
@@ -71,8 +73,15 @@ class Clock:
         with self._lock:
             return int(self._device_seconds * MICROS)
 
-    def configure(self, speed=None, advance=None, device_seconds=None):
-        """Change the speed, jump ahead ``advance`` seconds, set the per-device time."""
+    @property
+    def report_micros(self):
+        """How long after a twin job patches a device it reports the desired values."""
+        with self._lock:
+            return int(self._report_seconds * MICROS)
+
+    def configure(self, speed=None, advance=None, device_seconds=None, report_seconds=None):
+        """Change the speed, jump ahead ``advance`` seconds, set the per-device
+        time and the devices' report delay."""
         with self._lock:
             if speed is not None:
                 self._anchor_emulated = self._now()
@@ -82,8 +91,11 @@ class Clock:
                 self._anchor_emulated += int(advance * MICROS)
             if device_seconds is not None:
                 self._device_seconds = float(device_seconds)
+            if report_seconds is not None:
+                self._report_seconds = float(report_seconds)
 
     def describe(self):
         with self._lock:
             return {"now": iso(self._now()), "speed": self._speed,
-                    "device_seconds": self._device_seconds}
+                    "device_seconds": self._device_seconds,
+                    "report_seconds": self._report_seconds}

@@ -82,10 +82,12 @@ def register(router, state):
             return json_response(hub.describe_clock())
         body = request.json()
         if not isinstance(body, dict):
-            raise _bad('Expected {"speed": x, "advance": seconds, "device_seconds": x}')
+            raise _bad('Expected {"speed": x, "advance": seconds, "device_seconds": x, '
+                       '"report_seconds": x}')
         settings = {"speed": _number(body, "speed", 0, MAX_SPEED),
                     "advance": _number(body, "advance", 0, MAX_ADVANCE),
-                    "device_seconds": _number(body, "device_seconds", 0, 86400)}
+                    "device_seconds": _number(body, "device_seconds", 0, 86400),
+                    "report_seconds": _number(body, "report_seconds", 0, 86400)}
         return json_response(hub.configure_clock(**settings))
 
     def _device_body(request):

@@ -9,46 +9,38 @@ Fleet (deterministic, no randomness): device-001 .. device-040, all enabled.
 - device-011..013 answer every direct method with status 500 {"error": "boom"}
 - device-037..040 are Disconnected: method jobs fail for them (DeviceNotOnline)
 - every other device answers status 200 {"ok": true, "method": <name>}
+- module twins: sensor on device-001..003, camera on device-001 (twins.py
+  builds every twin document: etag, versions, $metadata)
 """
 
 import copy
-import hashlib
+
+from . import twins
 
 FLEET_SIZE = 40
 SITES = ("paris", "lyon", "berlin")
 FAILING = range(11, 14)
 OFFLINE = range(37, 41)
 SEED_TIME = "2026-11-20T08:00:00.0000000Z"
+MODULES = {1: ("sensor", "camera"), 2: ("sensor",), 3: ("sensor",)}
 
 
 def device_id(n):
     return "device-{:03d}".format(n)
 
 
-def etag(device, version):
-    digest = hashlib.sha256("{}:{}".format(device, version).encode("utf-8")).hexdigest()
-    return '"{}"'.format(digest[:16])
-
-
 def _seed_device(n):
     ident = device_id(n)
     offline = n in OFFLINE
-    twin = {
-        "deviceId": ident,
-        "etag": etag(ident, 2),
-        "version": 2,
-        "status": "enabled",
-        "connectionState": "Disconnected" if offline else "Connected",
-        "lastActivityTime": "2026-11-20T08:{:02d}:00.0000000Z".format(n),
-        "tags": {"site": SITES[(n - 1) % 3], "floor": (n - 1) % 5 + 1,
-                 "model": {"name": "tx-1" if n % 2 else "tx-2"}},
-        "properties": {
-            "desired": {"telemetryInterval": 60, "$version": 1},
-            "reported": {"fw": {"version": "1.0.0"},
-                         "temp": 20 + n % 7 if n % 2 == 0 else 20.5 + n % 5,
-                         "$version": 1},
-        },
-    }
+    twin = twins.new_twin(
+        ident, SEED_TIME, version=2,
+        connection_state="Disconnected" if offline else "Connected",
+        tags={"site": SITES[(n - 1) % 3], "floor": (n - 1) % 5 + 1,
+              "model": {"name": "tx-1" if n % 2 else "tx-2"}},
+        desired={"telemetryInterval": 60},
+        reported={"fw": {"version": "1.0.0"},
+                  "temp": 20 + n % 7 if n % 2 == 0 else 20.5 + n % 5})
+    twin["lastActivityTime"] = "2026-11-20T08:{:02d}:00.0000000Z".format(n)
     method = {"status": 500, "payload": {"error": "boom"}} if n in FAILING else \
         {"status": 200}  # no payload: the default {"ok": true, "method": name}
     method["offline"] = offline
@@ -57,6 +49,19 @@ def _seed_device(n):
 
 def seeded_devices():
     return dict(_seed_device(n) for n in range(1, FLEET_SIZE + 1))
+
+
+def seeded_modules():
+    """Module twins by device id, then module id: sensor on devices 001..003
+    and camera on 001 (a camera whose desired rate differs from its report)."""
+    found = {}
+    for n, names in MODULES.items():
+        ident = device_id(n)
+        found[ident] = {name: twins.new_twin(
+            ident, SEED_TIME, module_id=name, tags={"kind": name},
+            desired={"rate": 10 * n}, reported={"rate": 10 * n if name == "sensor" else 5})
+            for name in names}
+    return found
 
 
 def merge_patch(target, patch):
@@ -78,16 +83,9 @@ def new_device(ident, spec):
     twin_in = spec.get("twin") or {}
     method_in = spec.get("method") or {}
     properties = twin_in.get("properties") or {}
-    twin = {
-        "deviceId": ident, "etag": etag(ident, 1), "version": 1, "status": "enabled",
-        "connectionState": twin_in.get("connectionState", "Connected"),
-        "lastActivityTime": SEED_TIME,
-        "tags": copy.deepcopy(twin_in.get("tags") or {}),
-        "properties": {
-            "desired": {**copy.deepcopy(properties.get("desired") or {}), "$version": 1},
-            "reported": {**copy.deepcopy(properties.get("reported") or {}), "$version": 1},
-        },
-    }
+    twin = twins.new_twin(ident, SEED_TIME, tags=twin_in.get("tags"),
+                          desired=properties.get("desired"), reported=properties.get("reported"),
+                          connection_state=twin_in.get("connectionState", "Connected"))
     offline = bool(method_in.get("offline", twin["connectionState"] == "Disconnected"))
     if offline:
         twin["connectionState"] = "Disconnected"
@@ -97,7 +95,7 @@ def new_device(ident, spec):
     return {"twin": twin, "method": method}
 
 
-def apply_twin_patch(device, patch):
+def apply_twin_patch(device, patch, when=SEED_TIME):
     """Apply a job's updateTwin (tags and desired properties) to a device."""
     twin = device["twin"]
     tags = patch.get("tags")
@@ -105,11 +103,9 @@ def apply_twin_patch(device, patch):
     if isinstance(tags, dict):
         merge_patch(twin.setdefault("tags", {}), tags)
     if isinstance(desired, dict):
-        target = twin["properties"]["desired"]
-        merge_patch(target, {k: v for k, v in desired.items() if k != "$version"})
-        target["$version"] = target.get("$version", 0) + 1
+        twins.patch_section(twin["properties"]["desired"], desired, when, True)
     twin["version"] += 1
-    twin["etag"] = etag(twin["deviceId"], twin["version"])
+    twin["etag"] = twins.etag(twin["version"])
 
 
 def call_method(device, method_name):

@@ -23,6 +23,7 @@ CODES = {
     "JobQuotaExceeded": 403003,
     "DeviceNotFound": 404001,
     "JobNotFound": 404002,
+    "ModuleNotFound": 404010,
     "RouteNotFound": 404103,  # the emulator's own: no such method and path
     "JobAlreadyExists": 409101,  # the emulator's own: PUT /jobs/v2/{id} of a used id
     "PreconditionFailed": 412001,

@@ -1,25 +1,33 @@
 r"""The IoT Hub query subset: one parser for job conditions and /devices/query.
 
-    SELECT * FROM devices [WHERE <condition>]
-    SELECT * FROM devices.jobs [WHERE <condition>]
+    SELECT <selection> FROM devices | devices.modules | devices.jobs
+        [WHERE <condition>] [GROUP BY <path>]
 
+Selection: ``*``, or a list of dotted paths (``properties.reported.fw AS
+fw``; the name is the alias or the path's last part) and ``COUNT() [AS n]``.
+With GROUP BY, the selection may only name the grouped path and COUNT().
 Conditions: field paths (``tags.site``, ``properties.reported.fw.version``,
 ``devices.jobs.status``), literals ('text' or "text" with backslash escapes
 \' \" \\ \/ \b \f \n \r \t \uXXXX, and also '' for a quote inside '...';
-numbers; true, false, null), = != <> < > <= >=, [NOT] IN [v, ...], AND, OR, NOT and
-parentheses; a job condition of ``*`` alone matches every device.
-Keywords are case-insensitive. A missing field is unequal to
-everything: = < > <= >= IN are false, != <> NOT IN are true. Values of
-different types (strings, numbers, booleans) never compare equal or ordered.
+numbers; true, false, null), = != <> < > <= >=, [NOT] IN [v, ...],
+IS_DEFINED(path), AND, OR, NOT and parentheses; a job condition of ``*``
+alone matches every device. Keywords are case-insensitive. A missing field
+is unequal to everything: = < > <= >= IN are false, != <> NOT IN are true.
+Values of different types (strings, numbers, booleans) never compare equal
+or ordered.
 
 ``parse_condition`` and ``parse_statement`` raise QuerySyntaxError naming the
-1-based position of the problem.
+1-based position of the problem; ``run`` answers a parsed statement over the
+documents of its source.
 """
 
+import json
 import re
 from dataclasses import dataclass
 
-KEYWORDS = {"select", "from", "where", "and", "or", "not", "in", "true", "false", "null"}
+KEYWORDS = {"select", "from", "where", "and", "or", "not", "in", "true", "false", "null",
+            "as", "group", "by"}
+SOURCES = ("devices", "devices.modules", "devices.jobs")
 _MISSING = object()
 
 _TOKEN = re.compile(r"""
@@ -101,7 +109,7 @@ def tokenize(text):
 
 # The syntax tree: tuples, evaluated by ``matches``.
 #   ("and", a, b)  ("or", a, b)  ("not", a)  ("true",)
-#   ("cmp", op, path, value)  ("in", path, [values], negated)
+#   ("cmp", op, path, value)  ("in", path, [values], negated)  ("defined", path)
 
 class _Parser:
     def __init__(self, text):
@@ -150,7 +158,38 @@ class _Parser:
             inner = self.condition()
             self.expect("punct", ")", "')'")
             return inner
+        if self.function("is_defined"):
+            path = self.expect("name", what="a field name").value
+            self.expect("punct", ")", "')'")
+            return ("defined", path)
         return self.comparison()
+
+    def function(self, name):
+        """Consumes ``name(`` (any case) if it comes next."""
+        token = self.token
+        if token.kind == "name" and token.value.lower() == name and \
+                self.tokens[self.at + 1].text == "(":
+            self.at += 2
+            return True
+        return False
+
+    def selection(self):
+        """None for *, else a list of ("count", None, name) / ("path", path, name)."""
+        if self.accept("punct", "*"):
+            return None
+        items = []
+        while True:
+            if self.function("count"):
+                self.expect("punct", ")", "')' (COUNT takes no argument)")
+                item = ["count", None, "$" + str(len(items) + 1)]
+            else:
+                path = self.expect("name", what="'*', a field name or COUNT()").value
+                item = ["path", path, path.rsplit(".", 1)[-1]]
+            if self.accept("keyword", "as"):
+                item[2] = self.expect("name", what="a name after AS").value
+            items.append(tuple(item))
+            if not self.accept("punct", ","):
+                return items
 
     def comparison(self):
         path = self.expect("name", what="a field name").value
@@ -194,21 +233,97 @@ def parse_condition(text):
     return tree
 
 
+@dataclass
+class Statement:
+    source: str                 # one of SOURCES
+    tree: tuple = ("true",)     # the WHERE condition
+    select: list = None         # None for *, else items of _Parser.selection
+    group_by: str = None
+
+    @property
+    def item_type(self):
+        """x-ms-item-type, from the REST spec's enum."""
+        if self.select is not None:
+            return "raw"
+        return "deviceJob" if self.source == "devices.jobs" else "twin"
+
+
 def parse_statement(text):
-    """(source, tree) of a SELECT; source is "devices" or "devices.jobs"."""
+    """The Statement of a SELECT."""
     parser = _Parser(text)
     parser.expect("keyword", "select", "SELECT")
-    parser.expect("punct", "*", "'*' (only SELECT * is supported)")
+    select = parser.selection()
     parser.expect("keyword", "from", "FROM")
-    source = parser.expect("name", what="devices or devices.jobs")
-    if source.value.lower() not in ("devices", "devices.jobs"):
-        raise QuerySyntaxError("unknown collection {!r}, expected devices or devices.jobs"
-                               .format(source.text), source.pos)
-    tree = ("true",)
+    source = parser.expect("name", what="devices, devices.modules or devices.jobs")
+    if source.value.lower() not in SOURCES:
+        raise QuerySyntaxError("unknown collection {!r}, expected devices, devices.modules or "
+                               "devices.jobs".format(source.text), source.pos)
+    statement = Statement(source.value.lower(), select=select)
     if parser.accept("keyword", "where"):
-        tree = parser.condition()
+        statement.tree = parser.condition()
+    if parser.accept("keyword", "group"):
+        parser.expect("keyword", "by", "BY")
+        at = parser.token.pos
+        statement.group_by = parser.expect("name", what="a field name").value
+        for kind, path, name in select or [("path", "*", "*")]:
+            if kind == "path" and path != statement.group_by:
+                raise QuerySyntaxError("{} is neither grouped by nor an aggregate".format(path),
+                                       at)
+    elif select and any(kind == "count" for kind, _, _ in select) and \
+            any(kind == "path" for kind, _, _ in select):
+        raise QuerySyntaxError("COUNT() with fields needs GROUP BY", parser.token.pos)
     parser.end()
-    return source.value.lower(), tree
+    return statement
+
+
+def resolver(source, document):
+    """Field lookup in a document of ``source``: ``devices.jobs.x`` (or
+    ``devices.modules.x``) or plain ``x``."""
+    prefix = source + "."
+    def resolve(path):
+        if source != "devices" and path.lower().startswith(prefix):
+            path = path[len(prefix):]
+        return lookup(document, path)
+    return resolve
+
+
+def _project(select, resolve):
+    row = {}
+    for _, path, name in select:
+        value = resolve(path)
+        if value is not _MISSING:
+            row[name] = value
+    return row
+
+
+def run(statement, documents):
+    """The result rows of a statement over the documents of its source."""
+    found = [d for d in documents
+             if matches(statement.tree, resolver(statement.source, d))]
+    select = statement.select
+    if select is None:
+        return found
+    counting = any(kind == "count" for kind, _, _ in select)
+    if not counting:
+        return [_project(select, resolver(statement.source, d)) for d in found]
+    groups = {}
+    for d in found:
+        key = resolver(statement.source, d)(statement.group_by) if statement.group_by else None
+        ordered = "" if key is _MISSING else json.dumps(key, sort_keys=True)
+        groups.setdefault(ordered, [key, 0])[1] += 1
+    if not statement.group_by and not groups:
+        groups[""] = [None, 0]
+    rows = []
+    for ordered in sorted(groups):
+        key, count = groups[ordered]
+        row = {}
+        for kind, _, name in select:
+            if kind == "count":
+                row[name] = count
+            elif key is not _MISSING:
+                row[name] = key
+        rows.append(row)
+    return rows
 
 
 def lookup(document, path):
@@ -258,6 +373,8 @@ def matches(tree, resolve):
         return matches(tree[1], resolve) or matches(tree[2], resolve)
     if kind == "not":
         return not matches(tree[1], resolve)
+    if kind == "defined":
+        return resolve(tree[1]) is not _MISSING
     if kind == "in":
         _, path, values, negated = tree
         actual = resolve(path)
@@ -279,8 +396,4 @@ def twin_resolver(twin):
 
 def device_job_resolver(row):
     """Fields of a devices.jobs row: ``devices.jobs.x`` or plain ``x``."""
-    def resolve(path):
-        if path.lower().startswith("devices.jobs."):
-            path = path[len("devices.jobs."):]
-        return lookup(row, path)
-    return resolve
+    return resolver("devices.jobs", row)

@@ -166,7 +166,8 @@ class ScheduledJob:
                 "code": "DeviceNotFound",
                 "description": "Device '{}' was not found".format(device_id)}}
         if self.type == "scheduleUpdateTwin":
-            devices.apply_twin_patch(device, self.body["updateTwin"])
+            devices.apply_twin_patch(device, self.body["updateTwin"], iso(at))
+            registry.desired_changed(device_id, self.body["updateTwin"], at)
             return {**row, "status": "completed", "outcome": {"deviceMethodResponse": None}}
         name = self.body["cloudToDeviceMethod"]["methodName"]
         result, status, payload = devices.call_method(device, name)

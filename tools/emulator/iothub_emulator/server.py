@@ -1,5 +1,7 @@
 """The HTTPS server: TLS on every accepted connection, HTTP/1.1 keep-alive,
 one thread per connection. Requests are handed to the app (see app.py).
+A second, plain-HTTP server (no ssl_context) serves only the managed identity
+routes, as App Service's IDENTITY_ENDPOINT (http://127.0.0.1:PORT) does.
 """
 
 import socket
@@ -110,7 +112,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class EmulatorServer(ThreadingHTTPServer):
-    """A threading HTTPS server; the TLS handshake runs in the connection's thread."""
+    """A threading HTTPS server; the TLS handshake runs in the connection's thread.
+    With ssl_context None it speaks plain HTTP (the managed identity listener)."""
 
     daemon_threads = True
     # socketserver's default backlog of 5 drops SYNs when a client opens many
@@ -134,6 +137,9 @@ class EmulatorServer(ThreadingHTTPServer):
         # Headers and body go out in two writes; without TCP_NODELAY the body
         # waits for the client's delayed ACK (about 40 ms a response).
         request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.ssl_context is None:  # the plain-HTTP identity listener
+            super().finish_request(request, client_address)
+            return
         request.settimeout(HANDSHAKE_TIMEOUT)
         try:
             tls = self.ssl_context.wrap_socket(request, server_side=True)

@@ -3,7 +3,8 @@
 Every route checks the Authorization header first, then the api-version
 query parameter, then does its work:
 - scheduled jobs (v2): get, create, cancel, query (planted jobs and live ones)
-- twins and queries: GET /twins/{id}, POST /devices/query
+- twins and queries: GET, PATCH, PUT /twins/{id} and /twins/{id}/modules/{mid},
+  POST /devices/query
 - import/export jobs (v1): POST /jobs/create, GET /jobs, GET/DELETE /jobs/{id}
 """
 
@@ -80,7 +81,7 @@ def register(router, state):
                 filters[field] = value
         found = state.jobs.query(filters)[0] + hub.jobs(filters)
         found.sort(key=jobs.created_key)
-        return _paged(request, found, filters, "JobResponse")
+        return _paged(request, found, filters, "jobResponse")
 
     def get_job(request, job_id):
         job = state.jobs.get(job_id) or hub.job(job_id)
@@ -112,12 +113,15 @@ def register(router, state):
         return json_response(job)
 
     # -- twins and queries ------------------------------------------------------
-    def get_twin(request, device_id):
-        twin = hub.twin(device_id)
-        if twin is None:
-            raise ServiceError("DeviceNotFound",
-                               "Device {} not registered".format(device_id))
-        return json_response(twin)
+    def get_twin(request, device_id, module_id=None):
+        return json_response(hub.get_twin(device_id, module_id))
+
+    def twin_writer(replace):
+        def write(request, device_id, module_id=None):
+            body = request.json()
+            return json_response(hub.write_twin(device_id, module_id, body,
+                                                request.headers.get("if-match"), replace))
+        return write
 
     def query_devices(request):
         body = request.json()
@@ -125,12 +129,11 @@ def register(router, state):
         if not isinstance(text, str) or not text.strip():
             raise ServiceError("ArgumentInvalid", 'The body must be {"query": "SELECT ..."}')
         try:
-            source, tree = query.parse_statement(text)
+            statement = query.parse_statement(text)
         except query.QuerySyntaxError as err:
             raise ServiceError("ArgumentInvalid", str(err)) from None
-        if source == "devices":
-            return _paged(request, hub.twins(tree), {"query": text}, "DeviceTwin")
-        return _paged(request, hub.device_job_rows(tree), {"query": text}, "DeviceJob")
+        rows = query.run(statement, hub.query_documents(statement.source))
+        return _paged(request, rows, {"query": text}, statement.item_type)
 
     # -- import/export jobs (v1) ------------------------------------------------
     def create_bulk(request):
@@ -176,7 +179,10 @@ def register(router, state):
     router.add("GET", r"/jobs/v2/([^/]+)", get_job, guard=_guard)
     router.add("PUT", r"/jobs/v2/([^/]+)", conflicts(create_job), guard=_guard)
     router.add("POST", r"/jobs/v2/([^/]+)/cancel", cancel_job, guard=_guard)
-    router.add("GET", r"/twins/([^/]+)", get_twin, guard=_guard)
+    for pattern in (r"/twins/([^/]+)", r"/twins/([^/]+)/modules/([^/]+)"):
+        router.add("GET", pattern, get_twin, guard=_guard)
+        router.add("PATCH", pattern, twin_writer(False), guard=_guard)
+        router.add("PUT", pattern, twin_writer(True), guard=_guard)
     router.add("POST", r"/devices/query", query_devices, guard=_guard)
     router.add("POST", r"/jobs/create", create_bulk, guard=_guard)
     router.add("GET", r"/jobs", list_bulk, guard=_guard)

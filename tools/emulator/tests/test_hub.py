@@ -92,12 +92,33 @@ class HubTest(unittest.TestCase):
                          ("completed", 2))
         twin = self.hub.twin("device-040")
         self.assertEqual(twin["tags"], {"site": "oslo", "model": {"name": "tx-2", "rev": 2}})
-        self.assertEqual(twin["properties"]["desired"],
+        desired = twin["properties"]["desired"]
+        self.assertEqual({k: v for k, v in desired.items() if k != "$metadata"},
                          {"telemetryInterval": 30, "fw": {"version": "2.0.0"}, "$version": 2})
+        self.assertEqual(desired["$metadata"]["fw"]["version"]["$lastUpdatedVersion"], 2)
+        self.assertEqual(desired["$metadata"]["telemetryInterval"]["$lastUpdatedVersion"], 2)
         self.assertEqual(twin["version"], before["version"] + 1)
         self.assertNotEqual(twin["etag"], before["etag"])
         self.assertEqual(twin["properties"]["reported"], before["properties"]["reported"])
         self.assertEqual(self.hub.twin("device-002")["tags"]["site"], "lyon")
+
+    def test_connected_devices_report_desired_values_after_the_report_delay(self):
+        self.hub.configure_clock(report_seconds=2)
+        self.create("t1", twin_job("deviceId IN ['device-001', 'device-040']", {
+            "properties": {"desired": {"fw": {"version": "2.0.0"}, "telemetryInterval": None}}}))
+        self.advance(0.5)   # both devices patched (0.25 s each), neither reported yet
+        self.assertEqual(self.hub.twin("device-001")["properties"]["desired"]["fw"],
+                         {"version": "2.0.0"})
+        self.assertEqual(self.hub.twin("device-001")["properties"]["reported"]["fw"],
+                         {"version": "1.0.0"})
+        self.advance(1.8)   # 2 s after device-001's patch (at 0.25 s)
+        reported = self.hub.twin("device-001")["properties"]["reported"]
+        self.assertEqual((reported["fw"], reported["$version"]), ({"version": "2.0.0"}, 2))
+        self.assertNotIn("telemetryInterval", reported)
+        self.advance(10)    # device-040 is offline: it never reports
+        self.assertEqual(self.hub.twin("device-040")["properties"]["reported"]["fw"],
+                         {"version": "1.0.0"})
+        self.assertEqual(self.hub.describe_clock()["report_seconds"], 2.0)
 
     def test_scheduled_job_waits_for_its_start_time_and_fixes_targets_then(self):
         start = clock.iso(self.hub.clock.now() + 10_000_000)

@@ -441,3 +441,38 @@ class MappingTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PlainIdentityListenerTest(unittest.TestCase):
+    """The plain-HTTP listener (App Service's IDENTITY_ENDPOINT) serves
+    managed identity and nothing else."""
+
+    def test_app_service_token_over_plain_http_only(self):
+        import http.client
+        import socket
+        import threading
+        from iothub_emulator.app import build_app, plain_http_app
+        from iothub_emulator.server import EmulatorServer
+        from iothub_emulator.state import EmulatorState
+        state = EmulatorState()
+        server = EmulatorServer(("127.0.0.1", 0), socket.AF_INET, None, state,
+                                plain_http_app(build_app(state)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            def get(path, headers):
+                conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1])
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                body = json.loads(response.read())
+                conn.close()
+                return response.status, body
+            status, body = get("/msi/token?api-version=2019-08-01&resource="
+                               + urllib.parse.quote("https://management.azure.com/", safe=""),
+                               {"X-IDENTITY-HEADER": identity.IDENTITY_HEADER})
+            self.assertEqual(200, status, body)
+            self.assertTrue(body["access_token"])
+            status, _ = get("/jobs/v2/x?api-version=2020-05-31-preview", {})
+            self.assertEqual(404, status)
+        finally:
+            server.shutdown()
+            server.server_close()

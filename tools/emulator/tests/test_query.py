@@ -91,17 +91,26 @@ class ConditionTest(unittest.TestCase):
 
 class StatementTest(unittest.TestCase):
     def test_sources_and_where(self):
-        self.assertEqual(query.parse_statement("SELECT * FROM devices"), ("devices", ("true",)))
-        source, tree = query.parse_statement(
+        self.assertEqual(query.parse_statement("SELECT * FROM devices"),
+                         query.Statement("devices", ("true",)))
+        statement = query.parse_statement(
             "select * from DEVICES.JOBS where devices.jobs.jobId = 'j' and status = 'failed'")
-        self.assertEqual(source, "devices.jobs")
+        source, tree = statement.source, statement.tree
+        self.assertEqual((source, statement.item_type), ("devices.jobs", "deviceJob"))
         row = {"jobId": "j", "status": "failed", "deviceId": "d"}
         self.assertTrue(query.matches(tree, query.device_job_resolver(row)))
         self.assertFalse(query.matches(tree, query.device_job_resolver({**row, "jobId": "k"})))
 
     def test_unsupported_statements(self):
-        for text in ("SELECT deviceId FROM devices", "SELECT * FROM modules",
-                     "SELECT * devices", "SELECT * FROM devices WHERE", "DELETE FROM devices"):
+        for text in ("SELECT * FROM modules", "SELECT TOP 3 * FROM devices",
+                     "SELECT * devices", "SELECT * FROM devices WHERE", "DELETE FROM devices",
+                     "SELECT deviceId, COUNT() AS n FROM devices",
+                     "SELECT deviceId, COUNT() AS n FROM devices GROUP BY tags.site",
+                     "SELECT * FROM devices GROUP BY tags.site", "SELECT COUNT(*) FROM devices",
+                     "SELECT deviceId AS FROM devices", "SELECT deviceId, FROM devices",
+                     "SELECT * FROM devices WHERE IS_DEFINED(tags.x", "SELECT * FROM devices ORDER BY deviceId",
+                     "SELECT * FROM devices WHERE STARTSWITH(deviceId, 'a')",
+                     "SELECT * FROM devices GROUP tags.site"):
             with self.subTest(text=text), self.assertRaises(query.QuerySyntaxError):
                 query.parse_statement(text)
 

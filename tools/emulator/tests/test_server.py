@@ -74,7 +74,7 @@ class ServerTest(support.EmulatorTestCase):
             if token:
                 headers["x-ms-continuation"] = token
             status, response_headers, body = self.emulator.request("GET", path, headers, conn=conn)
-            self.assertEqual((status, response_headers["x-ms-item-type"]), (200, "JobResponse"))
+            self.assertEqual((status, response_headers["x-ms-item-type"]), (200, "jobResponse"))
             seen += body
             token = response_headers.get("x-ms-continuation")
             if token is None:

@@ -1,0 +1,156 @@
+-- iothub.twins: device and module twins and the IoT Hub query language, as
+-- methods of the service client (mixed in by iothub.service): get, update
+-- (PATCH) and replace (PUT) with etags; one page of POST /devices/query; and
+-- iterators over the rows of a query and over twins. Every call returns
+-- exactly its value on success and nil, err on failure; iterators raise err.
+local core = require("iothub.core")
+local args = require("iothub.args")
+local paging = require("iothub.paging")
+local json = require("iothub.json")
+local reply = require("iothub.reply")
+
+local type, find = type, string.find
+local encode = core.percent_encode
+local utf8_valid = core.utf8_valid
+
+local M = {}
+
+local write_options = { etag = "line", module_id = "line" }
+local query_options = { page_size = "number", continuation = "line" }
+local rows_options = { page_size = "number", limit = "number" }
+local query_min = { page_size = 1, limit = 0 }
+
+-- "/twins/<device>[/modules/<module>]?api-version=..." (ids percent-encoded).
+local function twin_target(self, device_id, module_id)
+  local path = "/twins/" .. encode(device_id)
+  if module_id then path = path .. "/modules/" .. encode(module_id) end
+  return self:_target(path)
+end
+
+-- If-Match for an etag as the twin carries it ("AAAAAAAAAAE="): the service
+-- wants it in double quotes; "*" (the default) matches any version, and an
+-- etag already in quotes (or weak, W/"...") is sent as it is.
+local function if_match(etag)
+  if etag == nil or etag == "*" then return "*" end
+  if find(etag, '^"') or find(etag, '^W/"') then return etag end
+  return '"' .. etag .. '"'
+end
+M.if_match = if_match
+
+-- A twin from the call's answer (checked to be a JSON object), or nil, err.
+local function twin_result(...)
+  return reply.value("object", "twin", ...)
+end
+
+-- What is wrong with a query text, or nil: the service takes any UTF-8
+-- string; an empty one can only be a mistake. (Callers raise with
+-- args.fail themselves, so the error names the user's line.)
+local function sql_problem(sql, what)
+  what = what or "query"
+  if type(sql) ~= "string" then return what .. " must be a string, got " .. type(sql) end
+  if sql == "" then return what .. " must not be empty" end
+  if find(sql, "[\128-\255]") and not utf8_valid(sql) then return what .. " is not valid UTF-8" end
+end
+
+local function page_size_problem(opts)
+  if opts.page_size and opts.page_size % 1 ~= 0 then
+    return "option 'page_size' must be a whole number"
+  end
+end
+
+-- The JSON body of a PATCH or PUT, or nil and what is wrong.
+local function twin_body(twin, opts)
+  if type(twin) ~= "table" then return nil, "expected the twin as a table, got " .. type(twin) end
+  if opts.etag == "" then return nil, "option 'etag' must not be empty" end
+  local body, why = json.encode(twin)
+  if not body then return nil, "the twin cannot be sent as JSON: " .. why end
+  return body
+end
+
+-- The SELECT of hub:twins: every device for nil or "*", else those matching.
+local function twins_query(condition)
+  if condition == nil or condition == "*" then return "SELECT * FROM devices" end
+  return "SELECT * FROM devices WHERE " .. condition
+end
+M.twins_query = twins_query
+
+-- Adds the methods to the service class; mt is its metatable (for args.self).
+-- Every check is made in the public function itself, so that args raises at
+-- the user's line.
+function M.mixin(Service, mt)
+  function Service:get_twin(device_id, module_id)
+    args.self("get_twin", self, mt)
+    args.id("get_twin", device_id, "device id")
+    if module_id ~= nil then args.id("get_twin", module_id, "module id") end
+    return twin_result(self:_call(true, "GET", twin_target(self, device_id, module_id)))
+  end
+
+  -- PATCH and PUT are both safe to retry: with an etag a repeat either
+  -- applies once or meets 412; without one, the same patch (or twin) twice
+  -- gives the same twin.
+  local function write(self, method, device_id, body, opts)
+    return twin_result(self:_call(true, method, twin_target(self, device_id, opts.module_id),
+      { ["If-Match"] = if_match(opts.etag) }, body))
+  end
+
+  function Service:update_twin(device_id, patch, opts)
+    args.self("update_twin", self, mt)
+    args.id("update_twin", device_id, "device id")
+    opts = args.options("update_twin", opts, write_options)
+    if opts.module_id ~= nil then args.id("update_twin", opts.module_id, "module id") end
+    local body, why = twin_body(patch, opts)
+    if not body then args.fail("update_twin", why) end
+    return write(self, "PATCH", device_id, body, opts)
+  end
+
+  function Service:replace_twin(device_id, twin, opts)
+    args.self("replace_twin", self, mt)
+    args.id("replace_twin", device_id, "device id")
+    opts = args.options("replace_twin", opts, write_options)
+    if opts.module_id ~= nil then args.id("replace_twin", opts.module_id, "module id") end
+    local body, why = twin_body(twin, opts)
+    if not body then args.fail("replace_twin", why) end
+    return write(self, "PUT", device_id, body, opts)
+  end
+
+  function Service:query(sql, opts)
+    args.self("query", self, mt)
+    local why = sql_problem(sql)
+    if why then args.fail("query", why) end
+    opts = args.options("query", opts, query_options, query_min)
+    why = page_size_problem(opts)
+    if why then args.fail("query", why) end
+    local items, continuation, item_type = self:_device_query_page(sql, opts.continuation, opts.page_size)
+    if not items then return nil, continuation end
+    return reply.inherit({ items = items, continuation = continuation, item_type = item_type }, items)
+  end
+
+  -- The rows of every page of sql, fetched as the loop goes.
+  local function rows(self, sql, opts)
+    return paging.items(paging.pages(function(token, size)
+      return self:_device_query_page(sql, token, size)
+    end, opts.page_size, opts.limit))
+  end
+
+  function Service:rows(sql, opts)
+    args.self("rows", self, mt)
+    local why = sql_problem(sql)
+    if why then args.fail("rows", why) end
+    opts = args.options("rows", opts, rows_options, query_min)
+    why = page_size_problem(opts)
+    if why then args.fail("rows", why) end
+    return rows(self, sql, opts)
+  end
+
+  function Service:twins(condition, opts)
+    args.self("twins", self, mt)
+    local why = condition ~= nil and sql_problem(condition, "condition")
+    if why then args.fail("twins", why) end
+    opts = args.options("twins", opts, rows_options, query_min)
+    why = page_size_problem(opts)
+    if why then args.fail("twins", why) end
+    return rows(self, twins_query(condition), opts)
+  end
+end
+
+return M
