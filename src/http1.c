@@ -149,6 +149,13 @@ static int fail(iothub_h1_reader *r, enum iothub_h1_error e, const char *msg) {
   return IOTHUB_H1_ERROR;
 }
 
+/* A limit's failure, the limit in the message. */
+static int fail_limit(iothub_h1_reader *r, const char *what, size_t limit) {
+  char msg[96];
+  snprintf(msg, sizeof msg, "%s (%lu bytes)", what, (unsigned long)limit);
+  return fail(r, IOTHUB_H1_E_HEAD_TOO_LARGE, msg);
+}
+
 static int too_large_body(iothub_h1_reader *r) {
   return fail(r, IOTHUB_H1_E_BODY_TOO_LARGE, "response body larger than max_response_size");
 }
@@ -307,13 +314,13 @@ static int scan_head(iothub_h1_reader *r) {
     nl = memchr(start, '\n', avail < window ? avail : window);
     if (nl == NULL) {
       if (avail < window) return 0;
-      if (by_block) return fail(r, IOTHUB_H1_E_HEAD_TOO_LARGE, "response header block larger than 256 KiB"), -1;
-      return fail(r, IOTHUB_H1_E_HEAD_TOO_LARGE, "response header line longer than 100 KiB"), -1;
+      if (by_block) return fail_limit(r, "response header block larger than the limit", IOTHUB_H1_HEAD_LIMIT), -1;
+      return fail_limit(r, "response header line longer than the limit", IOTHUB_H1_LINE_LIMIT), -1;
     }
     if (line_length(start, (size_t)(nl - start), &n) != 0)
       return fail(r, IOTHUB_H1_E_PROTOCOL, "bare CR in the response head"), -1;
     if (n > IOTHUB_H1_LINE_LIMIT)
-      return fail(r, IOTHUB_H1_E_HEAD_TOO_LARGE, "response header line longer than 100 KiB"), -1;
+      return fail_limit(r, "response header line longer than the limit", IOTHUB_H1_LINE_LIMIT), -1;
     r->scan += (size_t)(nl + 1 - start);
     if (n == 0) {
       if (used == 0) return fail(r, IOTHUB_H1_E_PROTOCOL, "invalid HTTP status line"), -1;
@@ -416,7 +423,7 @@ static int parse(iothub_h1_reader *r) {
         }
         /* Trailers join the headers, as libcurl hands them over. */
         if (r->head.len + len + 2 > IOTHUB_H1_HEAD_LIMIT)
-          return fail(r, IOTHUB_H1_E_HEAD_TOO_LARGE, "response header block larger than 256 KiB");
+          return fail_limit(r, "response header block larger than the limit", IOTHUB_H1_HEAD_LIMIT);
         if (append(&r->head, p, len) != 0 || append(&r->head, "\r\n", 2) != 0)
           return fail(r, IOTHUB_H1_E_NOMEM, "out of memory");
         break;

@@ -11,11 +11,12 @@
 #define IOTHUB_HTTP1_H
 
 #include <stddef.h>
+#include "defaults.h"
 
 /* Internal to the module: only luaopen_iothub_core is exported. */
 #pragma GCC visibility push(hidden)
 
-#define IOTHUB_H1_HEAD_LIMIT (256 * 1024)   /* status line and headers, as the libcurl path */
+#define IOTHUB_H1_HEAD_LIMIT IOTHUB_MAX_HEADER_BYTES  /* status line and headers, as the libcurl path */
 #define IOTHUB_H1_LINE_LIMIT (100 * 1024)   /* one header line, as libcurl's CURL_MAX_HTTP_HEADER */
 #define IOTHUB_H1_CHUNK_LINE_LIMIT 4096     /* a chunk-size or trailer line */
 #define IOTHUB_H1_MAX_INTERIM 8             /* 1xx answers before the final one */

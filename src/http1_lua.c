@@ -10,7 +10,8 @@
  *     as the codec frames the request itself (Content-Length when there is
  *     a body or the method is not GET or HEAD).
  *
- *   core.http1_reader{ max_response_size = n (0: no limit), head = bool }
+ *   core.http1_reader{ max_response_size = n (0: no limit; default
+ *     core.limits.max_response_size), head = bool }
  *     -> a reader for one response:
  *     reader:feed(bytes) -> true (the response is complete), false (more
  *       bytes needed) | nil, err. Bytes fed past the response's end only
@@ -183,7 +184,7 @@ static int reader_close(lua_State *L) {
 }
 
 int iothub_http1_reader_new(lua_State *L) {
-  lua_Number max = 16.0 * 1024 * 1024;
+  lua_Number max = IOTHUB_MAX_RESPONSE_SIZE;
   int head = 0;
   reader_ud *u;
   if (!lua_isnoneornil(L, 1)) {
