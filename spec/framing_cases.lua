@@ -4,6 +4,8 @@
 -- cosockets with the core's codec, src/http1.c), and the call sequence both
 -- run, here so that nginx's handler runs the very same code. Plain Lua: it
 -- also loads inside nginx (LuaJIT).
+local iothub = require("iothub")
+
 local M = {}
 
 M.JOB = "fixture-twin-1"
@@ -119,20 +121,26 @@ local function error_fields(err)
 end
 M.error_fields = error_fields
 
+-- value, its response headers (iothub.response) | nil, err
+local function with_headers(value, err)
+  if value == nil then return nil, err end
+  return value, iothub.response(value).headers
+end
+
 -- The calls checked under each kind: call(hub, tag, n) -> value, headers
 -- | nil, err; the path prefix the fault matches. A created job's id is
 -- made the same for every call (tag and n keep the real ids apart), so
 -- two creates compare.
 M.CALLS = {
-  get_job = { path = M.JOB_PATH, call = function(h) return h:get_job(M.JOB) end },
+  get_job = { path = M.JOB_PATH, call = function(h) return with_headers(h:get_job(M.JOB)) end },
   query = { path = M.QUERY_PATH, no_headers = true, call = function(h)
     local page, err = h:query_jobs { type = "scheduleDeviceMethod", page_size = 20 }
     return page, page and {} or err
   end },
   create = { path = "/jobs/v2/framing-", call = function(h, tag, n)
-    local job, headers = h:schedule_twin_update { job_id = "framing-" .. tag .. "-" .. n,
+    local job, headers = with_headers(h:schedule_twin_update { job_id = "framing-" .. tag .. "-" .. n,
       query_condition = "tags.site = 'paris'", twin = { tags = { ring = "beta" } },
-      start_time = "2030-01-01T00:00:00Z", max_execution_time = 600 }
+      start_time = "2030-01-01T00:00:00Z", max_execution_time = 600 })
     if job then job.jobId = "framing-N" end
     return job, headers
   end },
