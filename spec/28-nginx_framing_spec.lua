@@ -114,6 +114,7 @@ describe("HTTP/1.1 framing under nginx (cosockets and the core's codec), as in t
   teardown(function()
     if nginx then nginx:stop() end
   end)
+  before_each(function() H.reset() end)
   after_each(function() H.reset() end)
 
   for _, kind in ipairs(cases.KINDS) do
@@ -175,6 +176,21 @@ describe("HTTP/1.1 framing under nginx (cosockets and the core's codec), as in t
     assert.are.equal("config", r.error.kind, r.error.text)
     assert.are.equal("config", r.send_error.kind, r.send_error.text)
     assert.truthy(r.send_error.message:find("://***@", 1, true), r.send_error.text)
+  end)
+
+  -- A kept-alive connection the server closes without answering: a read is
+  -- sent again on a new one; a create never is (it may have started a job).
+  it("resends a read, never a create, when a reused connection closes without an answer", function()
+    H.fault { fault = "close", method = "GET", path = JOB_PATH, skip = 1 }
+    local r = get("/reused?call=get_job")
+    assert.is_true(r.ok, r.error and r.error.text)
+    assert.are.equal(3, count(JOB_PATH))
+    H.reset()
+    H.fault { fault = "close", method = "POST", path = "/jobs/create" }
+    r = get("/reused?call=export")
+    assert.is_false(r.ok)
+    assert.are.equal("ConnectionLost", r.error.code, r.error.text)
+    assert.are.equal(1, count("/jobs/create"))
   end)
 
   describe("max_response_size", function()

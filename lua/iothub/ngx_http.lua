@@ -134,7 +134,8 @@ end
 
 -- One attempt on one connection. Returns status, headers, body | nil, err,
 -- retry (true when a reused connection failed before any response byte:
--- the server closed it while idle, so a fresh one may be tried).
+-- the server closed it while idle, so a fresh one may be tried, unless the
+-- request must go out at most once).
 local function attempt(self, req, bytes, deadline, scheme, host, port)
   local rid = req.request_id
   local ms = left_ms(deadline)
@@ -198,7 +199,10 @@ function Http:send(req)
   ngx.update_time()
   local deadline = ngx.now() + self.timeout   -- one deadline, a second attempt included
   local status, rheaders, body = attempt(self, req, bytes, deadline, scheme, host, port)
-  if not status and body == true then
+  -- A create (POST /jobs/create: the service picks the id) goes out at most
+  -- once: the server may have started the job before the connection died.
+  local once = req.method == "POST" and target:match("^[^?#]*") == "/jobs/create"
+  if not status and body == true and not once then
     status, rheaders, body = attempt(self, req, bytes, deadline, scheme, host, port)
   end
   return status, rheaders, body
