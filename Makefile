@@ -109,7 +109,7 @@ FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 60
 FUZZ_FLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                  -fno-sanitize-recover=undefined
-FUZZERS       := connstr json errors wire
+FUZZERS       := connstr json errors wire http1
 ASAN_MODULES  := $(foreach l,$(ASAN_LUAS),$(BUILD)/asan/$(l)/iothub/core.so)
 FUZZ_BINS     := $(foreach f,$(FUZZERS),$(BUILD)/fuzz/fuzz_$(f))
 export SAN_CC FUZZ_SECONDS
@@ -132,6 +132,11 @@ $(BUILD)/valgrind/%/iothub/core.so: $(SRCS) $(HDRS)
 # itself (to reach its static functions), so it links the rest.
 FUZZ_SRCS = $(SRCS)
 $(BUILD)/fuzz/fuzz_wire: FUZZ_SRCS = $(filter-out src/wire.c,$(SRCS))
+# fuzz_http1 is the codec alone (it includes src/http1.c): no Lua, no libcurl.
+$(BUILD)/fuzz/fuzz_http1: fuzz/fuzz_http1.c src/http1.c src/http1.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(WARN) -std=c99 -D_POSIX_C_SOURCE=200809L -Isrc -o $@ fuzz/fuzz_http1.c
+
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_lua.h $(SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(WARN) -std=c99 -D_POSIX_C_SOURCE=200809L -I$(incdir_lua5.4) -Isrc \

@@ -5,49 +5,23 @@
 -- injection"). Whatever reads HTTP in the core must decode each to the very
 -- value and headers of the plain answer, go on with the next call, and keep
 -- or replace its connection as the framing says. libcurl is the reference:
--- this spec passes against it, and any other reader must pass it too.
+-- this spec passes against it, and any other reader must pass it too (spec
+-- 28 runs the same cases through nginx cosockets and the core's codec).
 local core = require("iothub.core")
 local iothub = require("iothub")
 local H = require("helpers")
 
-local JOB = "fixture-twin-1"
-local JOB_PATH = "/jobs/v2/" .. JOB
-local QUERY_PATH = "/jobs/v2/query"
+local cases = require("framing_cases")
 
--- Headers that are new in every answer, whatever its framing.
-local FRESH = { date = true, ["x-ms-request-id"] = true }
--- A header an answer may have or not (libcurl hands chunked trailers over
--- among the headers; a reader need not): { value it has when it is there }.
-local function optional(value) return { value } end
+local JOB = cases.JOB
+local JOB_PATH = cases.JOB_PATH
+local QUERY_PATH = cases.QUERY_PATH
+local FRESH = cases.FRESH
 
--- Each kind: its rule, how the headers differ from the plain answer's (a
--- string: this value; false: absent; optional(v)), whether the connection
--- is kept for the next call, and how long to wait before that call.
-local KINDS = {
-  { "chunked", { fault = "chunked" }, { ["content-length"] = false, ["transfer-encoding"] = "chunked" }, keep = true },
-  { "chunked, 1-byte chunks with extensions and trailers",
-    { fault = "chunked", chunk_size = 1, extensions = true, trailers = true },
-    { ["content-length"] = false, ["transfer-encoding"] = "chunked", trailer = "x-fault-trailer",
-      ["x-fault-trailer"] = optional("done") }, keep = true },
-  { "chunked, 26-byte chunks (size 1a)", { fault = "chunked", chunk_size = 26 },
-    { ["content-length"] = false, ["transfer-encoding"] = "chunked" }, keep = true },
-  { "chunked, sizes like 00FF", { fault = "chunked", chunk_size = 255, odd_sizes = true },
-    { ["content-length"] = false, ["transfer-encoding"] = "chunked" }, keep = true },
-  { "chunked, one chunk", { fault = "chunked", chunk_size = 1024 * 1024 },
-    { ["content-length"] = false, ["transfer-encoding"] = "chunked" }, keep = true },
-  { "dripped a byte at a time", { fault = "drip", piece = 1, delay_ms = 0 }, {}, keep = true },
-  { "dripped 2 bytes at a time", { fault = "drip", piece = 2, delay_ms = 0 }, {}, keep = true },
-  { "with Connection: close", { fault = "connection_close" }, { connection = "close" }, keep = false },
-  { "as HTTP/1.0 ended by the close", { fault = "http10" }, { ["content-length"] = false }, keep = false },
-  { "without a length, ended by the close", { fault = "no_length" },
-    { ["content-length"] = false, connection = "close" }, keep = false },
-  { "after a 100 Continue", { fault = "informational" }, {}, keep = true },
-  { "after a 103 Early Hints with a Link", { fault = "informational", status = 103 }, {}, keep = true },
-  { "then closed once idle", { fault = "idle_close", after_ms = 50 }, {}, keep = false, wait = 0.3 },
-  { "with odd header case, padded values and a duplicate header", { fault = "header_case" },
-    { ["cache-control"] = "no-cache" }, keep = true },
-  { "with junk after it in the same write", { fault = "garbage_after" }, {}, keep = false },
-}
+-- The framings (spec/framing_cases.lua, shared with spec 28's nginx run):
+-- each kind's rule, how the headers differ from the plain answer's,
+-- whether the connection is kept, and how long to wait before the next call.
+local KINDS = cases.KINDS
 
 local function copy(t, extra)
   local out = {}

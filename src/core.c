@@ -5,6 +5,7 @@
 #include "defaults.h"
 #include "errors.h"
 #include "http.h"
+#include "http1_lua.h"
 #include "json.h"
 #include "loop.h"
 #include "sas.h"
@@ -179,13 +180,15 @@ int luaopen_iothub_core(lua_State *L) {
     { "decode_json", core_decode_json }, { "error", core_error },
     { "error_from_response", core_error_from_response }, { "is_error", core_is_error },
     { "uuid", core_uuid }, { "now", core_now }, { "monotonic", core_monotonic },
-    { "sleep", core_sleep }, { "utf8_valid", core_utf8_valid }, { "loop", iothub_loop_new }, { NULL, NULL },
+    { "sleep", core_sleep }, { "utf8_valid", core_utf8_valid }, { "loop", iothub_loop_new },
+    { "http1_request", iothub_http1_request }, { "http1_reader", iothub_http1_reader_new }, { NULL, NULL },
   };
   if (iothub_http_global_init() != 0) return luaL_error(L, "iothub: curl_global_init failed");
   iothub_json_init(L);
   iothub_errors_init(L);
   iothub_client_init(L);
   iothub_loop_init(L);
+  iothub_http1_init(L);
   lua_newtable(L);
   iothub_setfuncs(L, functions, 0);
   lua_pushlightuserdata(L, NULL);          /* the same value as cjson.null */

@@ -1,21 +1,21 @@
--- iothub.ngx_http: a small HTTP/1.1 client on nginx cosockets, for requests
--- the C core prepared (signed) and will decode. It connects (TLS verified
--- against lua_ssl_trusted_certificate unless verify = false), sends, reads
--- a Content-Length, chunked or until-close body bounded by
--- max_response_size, and parks the connection in nginx's keep-alive pool.
--- Failures are the core's error tables (kind "transport" or "timeout").
+-- iothub.ngx_http: sends requests the C core prepared (signed) over nginx
+-- cosockets. This file keeps only the socket, TLS (verified against
+-- lua_ssl_trusted_certificate unless verify = false), nginx's keep-alive
+-- pool and one deadline for the whole request; every byte of HTTP is the
+-- core's codec (core.http1_request, core.http1_reader: src/http1.c), whose
+-- framing rules and limits bound what a server can make the worker hold.
+-- Failures are the core's error tables (kind "config", "transport" or
+-- "timeout"); a password in the endpoint URL never reaches one.
 local core = require("iothub.core")
 
 local M = {}
 
-local tonumber, tostring, concat, lower, max, ceil = tonumber, tostring, table.concat, string.lower, math.max, math.ceil
-local pairs, type = pairs, type
-local setmetatable = setmetatable
+local tostring, tonumber, lower, max, min, ceil = tostring, tonumber, string.lower, math.max, math.min, math.ceil
+local pairs, setmetatable = pairs, setmetatable
 
 local KEEPALIVE_MS = 60000           -- idle time of a pooled connection
 local POOL_SIZE = 64                 -- pooled connections per host, port and verify flag
-local MAX_HEADER_BYTES = 256 * 1024  -- as the libcurl transport
-local READ_CHUNK = 16384
+local READ_CHUNK = 16384             -- the most one receive hands the reader
 
 local Http = {}
 local mt = { __index = Http }
@@ -33,10 +33,17 @@ function M.new(opts)
   }, mt)
 end
 
--- "https://host:port/path?q" -> scheme, host, port, authority, target
+-- The URL with any user info ("user:password@") masked, for messages.
+local function redact(url)
+  return (tostring(url):gsub("^([%a][%w+.-]*://)[^/?#]*@", "%1***@"))
+end
+M.redact = redact
+
+-- "https://host:port/path?q" -> scheme, host, port, authority, target.
+-- nil for anything else, user info ("user:pass@host") included.
 local function split_url(url)
   local scheme, authority, target = url:match("^(https?)://([^/?#]+)(.*)$")
-  if not scheme then return nil end
+  if not scheme or authority:find("@", 1, true) then return nil end
   local host, port = authority:match("^%[(.+)%]:?(%d*)$")
   if not host then host, port = authority:match("^([^:]+):?(%d*)$") end
   if not host then return nil end
@@ -50,32 +57,31 @@ local function is_ip(host)
   return host:match("^%d+%.%d+%.%d+%.%d+$") ~= nil or host:find(":", 1, true) ~= nil
 end
 
+local function timed_out(rid, self, received)
+  return core.error("timeout", ("Operation timed out after %d milliseconds with %d bytes received")
+    :format(ceil(self.timeout * 1000), received or 0), { code = "Timeout", retryable = true, request_id = rid })
+end
+
 -- The core's codes and retryable flags for what a cosocket call reported.
 local function failure(rid, what, err, code)
-  if err == "timeout" then
-    return core.error("timeout", what .. " timed out", { code = "Timeout", retryable = true, request_id = rid })
-  end
   local retryable = code == "ConnectFailed" or code == "ConnectionLost"
   return core.error("transport", what .. " failed: " .. tostring(err),
     { code = code, retryable = retryable, request_id = rid })
 end
 
--- Time left of the whole request, in whole ms for settimeouts (at least 1).
+-- Milliseconds left before the deadline (at least 1), or nil once it passed.
 local function left_ms(deadline)
   ngx.update_time()
-  return max(1, ceil((deadline - ngx.now()) * 1000))
-end
-
--- Gives every following socket operation what is left of the request's time.
-local function set_deadline(sock, deadline)
-  local ms = left_ms(deadline)
-  sock:settimeouts(ms, ms, ms)
+  local left = deadline - ngx.now()
+  if left <= 0 then return nil end
+  return max(1, ceil(left * 1000))
 end
 
 local function connect(self, sock, scheme, host, port, rid)
   local pool = host .. ":" .. port .. (scheme == "https" and (self.verify and ":tls" or ":tls-noverify") or "")
   local ok, err = sock:connect(host, port, { pool = pool, pool_size = POOL_SIZE })
   if not ok then
+    if err == "timeout" then return nil, "timeout" end
     local code = err and (err:find("resolve", 1, true) or err:find("resolver", 1, true)) and "ResolveFailed"
       or "ConnectFailed"
     return nil, failure(rid, "connect to " .. host .. ":" .. port, err, code)
@@ -88,6 +94,7 @@ local function connect(self, sock, scheme, host, port, rid)
     local session, herr = sock:sslhandshake(nil, not is_ip(host) and host or nil, self.verify)
     if not session then
       sock:close()
+      if herr == "timeout" then return nil, "timeout" end
       -- Verification failures read "18: self-signed certificate" (the X509
       -- verify code) or "certificate host mismatch".
       local code = (herr and (herr:find("^%d+: ") or herr:find("verify", 1, true) or herr:find("mismatch", 1, true)))
@@ -98,173 +105,107 @@ local function connect(self, sock, scheme, host, port, rid)
   return fresh
 end
 
--- Reads the status line and headers: status, headers (lowercase names),
--- HTTP version | nil, err (a table, or the cosocket's message), partial
--- (whether any response byte had arrived).
-local function read_head(sock, rid)
-  local status, headers, size, version
-  repeat
-    local line, err = sock:receive("*l")
-    if not line then return nil, err, false end
-    version, status = line:match("^HTTP/(%d%.%d) (%d%d%d)")
-    status = tonumber(status)
-    if not status then
-      return nil, failure(rid, "reading the response", "bad status line", "ConnectionLost"), true
-    end
-    headers, size = {}, #line
-    while true do
-      line, err = sock:receive("*l")
-      if not line then return nil, err, true end
-      if line == "" then break end
-      size = size + #line
-      if size > MAX_HEADER_BYTES then
-        return nil, failure(rid, "reading the response headers", "more than 256 KiB", "ResponseTooLarge"), true
-      end
-      local name, value = line:match("^([^:]+):[ \t]*(.-)[ \t]*$")
-      if name then headers[lower(name)] = value end
-    end
-  until status >= 200                       -- 1xx interim answers are skipped
-  return status, headers, version
-end
-
-local function too_large(self, rid)
-  return nil, core.error("transport", "response body larger than max_response_size (" .. self.max_size .. " bytes)",
-    { code = "ResponseTooLarge", retryable = false, request_id = rid })
-end
-
-local function read_chunked(self, sock, rid)
-  local parts, total = {}, 0
+-- Reads one response into a reader until it is complete, each receive
+-- given only what is left of the request's time, so a server trickling
+-- bytes cannot stretch it. Returns reader | nil, err.
+local function receive(self, sock, reader, deadline, rid)
   while true do
-    local line, err = sock:receive("*l")
-    if not line then return nil, failure(rid, "reading the response body", err, "ConnectionLost") end
-    local hex = line:match("^%s*(%x+)")
-    local size = hex and tonumber(hex, 16)
-    if not size then return nil, failure(rid, "reading the response body", "bad chunk size", "ConnectionLost") end
-    if size == 0 then break end
-    total = total + size
-    if total > self.max_size then return too_large(self, rid) end
-    local data
-    data, err = sock:receive(size)
-    if not data then return nil, failure(rid, "reading the response body", err, "ConnectionLost") end
-    parts[#parts + 1] = data
-    data, err = sock:receive(2)
-    if not data then return nil, failure(rid, "reading the response body", err, "ConnectionLost") end
-  end
-  repeat                                    -- trailers, up to the empty line
-    local line, err = sock:receive("*l")
-    if not line then return nil, failure(rid, "reading the response trailers", err, "ConnectionLost") end
-  until line == ""
-  return concat(parts)
-end
-
-local function read_until_close(self, sock, rid)
-  local parts, total = {}, 0
-  while true do
+    local ms = left_ms(deadline)
+    if not ms then return nil, timed_out(rid, self, reader:received()) end
+    sock:settimeouts(ms, ms, ms)
     local data, err = sock:receiveany(READ_CHUNK)
-    if not data then
-      if err == "closed" then break end
-      return nil, failure(rid, "reading the response body", err, "ConnectionLost")
+    local done, rerr
+    if data then
+      done, rerr = reader:feed(data)
+    elseif err == "closed" then
+      done, rerr = reader:eof()
+    elseif err == "timeout" then
+      return nil, timed_out(rid, self, reader:received())
+    else
+      return nil, failure(rid, "reading the response", err, "ConnectionLost")
     end
-    total = total + #data
-    if total > self.max_size then return too_large(self, rid) end
-    parts[#parts + 1] = data
-  end
-  return concat(parts)
-end
-
--- The body of a response: body, keep (whether the connection may be reused) | nil, err
-local function read_body(self, sock, method, status, headers, version, rid)
-  local connection = headers.connection and headers.connection:lower() or ""
-  local keep = not connection:find("close", 1, true)
-    and (version ~= "1.0" or connection:find("keep-alive", 1, true) ~= nil)
-  if method == "HEAD" or status == 204 or status == 304 then return "", keep end
-  local te = headers["transfer-encoding"]
-  if te and te:lower():find("chunked", 1, true) then
-    local body, err = read_chunked(self, sock, rid)
-    return body, body and keep or err
-  end
-  local length = headers["content-length"]
-  if length then
-    length = tonumber(length)
-    if not length or length < 0 then
-      return nil, failure(rid, "reading the response", "bad Content-Length", "ConnectionLost")
+    if done == nil then
+      rerr.request_id = rid
+      return nil, rerr
     end
-    if length > self.max_size then return too_large(self, rid) end
-    if length == 0 then return "", keep end
-    local body, err = sock:receive(length)
-    if not body then return nil, failure(rid, "reading the response body", err, "ConnectionLost") end
-    return body, keep
+    if done then return reader end
   end
-  local body, err = read_until_close(self, sock, rid)
-  return body, body and false or err
 end
 
 -- One attempt on one connection. Returns status, headers, body | nil, err,
 -- retry (true when a reused connection failed before any response byte:
--- the server closed it while idle, so a fresh one may be tried).
-local function attempt(self, req, scheme, host, port, authority, target)
+-- the server closed it while idle, so a fresh one may be tried, unless the
+-- request must go out at most once).
+local function attempt(self, req, bytes, deadline, scheme, host, port)
   local rid = req.request_id
-  ngx.update_time()
-  local deadline = ngx.now() + self.timeout
+  local ms = left_ms(deadline)
+  if not ms then return nil, timed_out(rid, self) end
   local sock = ngx.socket.tcp()
-  sock:settimeouts(ceil(self.connect_timeout * 1000), ceil(self.timeout * 1000), ceil(self.timeout * 1000))
+  sock:settimeouts(min(ms, ceil(self.connect_timeout * 1000)), ms, ms)
   local fresh, cerr = connect(self, sock, scheme, host, port, rid)
-  if fresh == nil then return nil, cerr end
-  local body = req.body or ""
-  local lines = { req.method, " ", target, " HTTP/1.1\r\nHost: ", authority, "\r\n" }
-  if self.user_agent then lines[#lines + 1] = "User-Agent: " .. self.user_agent .. "\r\n" end
-  for name, value in pairs(req.headers or {}) do
-    local l = lower(name)
-    if l ~= "host" and l ~= "content-length" and l ~= "connection" and l ~= "user-agent" then
-      lines[#lines + 1] = name .. ": " .. value .. "\r\n"
-    end
+  if fresh == nil then
+    if cerr == "timeout" then return nil, timed_out(rid, self) end
+    return nil, cerr
   end
-  if req.method ~= "GET" and req.method ~= "HEAD" or #body > 0 then
-    lines[#lines + 1] = "Content-Length: " .. #body .. "\r\n"
+  ms = left_ms(deadline)
+  if not ms then
+    sock:close()
+    return nil, timed_out(rid, self)
   end
-  lines[#lines + 1] = "Connection: keep-alive\r\n\r\n"
-  lines[#lines + 1] = body
+  sock:settimeouts(ms, ms, ms)
   self.requests = self.requests + 1
-  local ok, serr = sock:send(lines)
+  local ok, serr = sock:send(bytes)
   if not ok then
     sock:close()
-    return nil, failure(rid, "sending the request", serr, "ConnectionLost"), not fresh and serr ~= "timeout"
+    if serr == "timeout" then return nil, timed_out(rid, self) end
+    return nil, failure(rid, "sending the request", serr, "ConnectionLost"), not fresh
   end
-  set_deadline(sock, deadline)
-  local status, headers, version = read_head(sock, rid)
-  if not status then
-    local partial = version
+  local reader = core.http1_reader { max_response_size = self.max_size, head = req.method == "HEAD" }
+  local _, err = receive(self, sock, reader, deadline, rid)
+  if err then
+    local untouched = reader:received() == 0
+    reader:close()
     sock:close()
-    if type(headers) == "table" then return nil, headers end
-    return nil, failure(rid, "reading the response", headers, "ConnectionLost"),
-      not fresh and not partial and headers == "closed"
+    return nil, err, not fresh and untouched and err.code == "ConnectionLost"
   end
-  set_deadline(sock, deadline)
-  local resp_body, keep = read_body(self, sock, req.method, status, headers, version, rid)
-  if not resp_body then
-    sock:close()
-    return nil, keep
-  end
-  if keep == true then
+  local status, headers, body, keep = reader:response()
+  reader:close()
+  if keep then
     sock:setkeepalive(KEEPALIVE_MS, POOL_SIZE)
   else
     sock:close()
   end
-  return status, headers, resp_body
+  return status, headers, body
 end
 
 -- http:send(prepared) -> status, headers, body | nil, err, where prepared
 -- is what core_client:prepare returned ({ method, url, headers, body, request_id }).
 function Http:send(req)
+  local rid = req.request_id
   local scheme, host, port, authority, target = split_url(req.url)
   if not scheme then
-    return nil, core.error("config", "cannot send to URL " .. tostring(req.url), { request_id = req.request_id })
+    return nil, core.error("config", "cannot send to URL " .. redact(req.url), { request_id = rid })
   end
-  local status, headers, body = attempt(self, req, scheme, host, port, authority, target)
-  if not status and body == true then
-    status, headers, body = attempt(self, req, scheme, host, port, authority, target)
+  local headers = {}
+  for name, value in pairs(req.headers or {}) do
+    if lower(name) ~= "user-agent" then headers[name] = value end
   end
-  return status, headers, body
+  if self.user_agent then headers["User-Agent"] = self.user_agent end
+  local bytes, berr = core.http1_request(req.method, target, authority, headers, req.body)
+  if not bytes then
+    berr.request_id = rid
+    return nil, berr
+  end
+  ngx.update_time()
+  local deadline = ngx.now() + self.timeout   -- one deadline, a second attempt included
+  local status, rheaders, body = attempt(self, req, bytes, deadline, scheme, host, port)
+  -- A create (POST /jobs/create: the service picks the id) goes out at most
+  -- once: the server may have started the job before the connection died.
+  local once = req.method == "POST" and target:match("^[^?#]*") == "/jobs/create"
+  if not status and body == true and not once then
+    status, rheaders, body = attempt(self, req, bytes, deadline, scheme, host, port)
+  end
+  return status, rheaders, body
 end
 
 return M

@@ -71,6 +71,7 @@ FIELDS = {  # kind -> the fields it takes besides COMMON
     "invalid_utf8": {"status"},
     "deep_nesting": {"status", "depth", "run"},
     "body": {"status", "body", "body_b64", "content_type", "run"},
+    "raw": {"data_b64", "run"},
     # The real answer (same status, headers and body), framed differently:
     "chunked": {"chunk_size", "extensions", "trailers", "odd_sizes"},
     "drip": {"piece", "delay_ms"},
@@ -196,6 +197,13 @@ def _check_body(rule):
         raise FaultError("a {} answer has no body".format(rule["status"]))
 
 
+def _check_raw(rule):
+    try:
+        base64.b64decode(rule.get("data_b64"), validate=True)
+    except (TypeError, ValueError):
+        raise FaultError("raw needs data_b64, the bytes to send as base64") from None
+
+
 def _bool(rule, key):
     if not isinstance(rule.setdefault(key, False), bool):
         raise FaultError("{} must be true or false".format(key))
@@ -230,7 +238,7 @@ def _check_garbage(rule):
 
 
 _CHECKS = {"error": _check_error, "stall": _check_stall, "oversize": _check_oversize,
-           "deep_nesting": _check_deep, "body": _check_body, "chunked": _check_chunked,
+           "deep_nesting": _check_deep, "body": _check_body, "raw": _check_raw, "chunked": _check_chunked,
            "drip": _check_drip, "informational": _check_informational,
            "idle_close": _check_idle_close, "garbage_after": _check_garbage}
 
@@ -461,6 +469,13 @@ def respond(fault, request, run):
         response = Response(0)
         response.delivery = deliver_close
         return _note(response, fault, {})
+    if kind == "raw":
+        if rule.get("run"):
+            run()
+        data = base64.b64decode(rule["data_b64"])
+        response = Response(0)
+        response.delivery = lambda handler, response: deliver_raw(handler, data)
+        return _note(response, fault, {})
     needs_real = kind in ("respond", "reset", "truncate", "truncated_json", "oversize",
                           "invalid_utf8") or rule.get("run")
     real = run() if needs_real else None
@@ -518,6 +533,14 @@ def _drain(sock):
 def deliver_close(handler, response):
     """Send nothing and close the connection."""
     _close_notify(handler)
+
+
+def deliver_raw(handler, data):
+    """Send exactly ``data`` (a whole answer, well formed or not), then close."""
+    try:
+        handler.wfile.write(data)
+    finally:
+        _close_now(handler)
 
 
 def _send_part(handler, response, cut):

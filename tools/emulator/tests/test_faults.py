@@ -623,6 +623,14 @@ class FaultTest(support.EmulatorTestCase):
         self.assertEqual(self.get()[0], 204)
 
 
+    def test_raw(self):
+        data = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}"
+        self.fault(fault="raw", data_b64=base64.b64encode(data).decode())
+        received, end, _ = self.wire()
+        self.assertEqual((received, end), (data, "closed"))
+        self.assertIn("data_b64", self.refused(fault="raw"))
+        self.assertIn("data_b64", self.refused(fault="raw", data_b64="not base64!"))
+
     # -- framings: the real answer, framed differently ----------------------------------
     def plain(self, path=JOB, method="GET", body=b""):
         """The answer without a fault, parsed."""
