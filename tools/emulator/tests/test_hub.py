@@ -232,7 +232,7 @@ class ValidationTest(unittest.TestCase):
         self.check({**good, "queryCondition": " "}, "queryCondition is required")
         self.check({**good, "queryCondition": "deviceId = "}, "position 12")
         self.check({**good, "startTime": None}, "startTime must be left out")
-        self.check({**good, "updateTwin": None}, "updateTwin must be left out")
+        self.check({**good, "cloudToDeviceMethod": None}, "cloudToDeviceMethod is required")
         self.check({**good, "jobId": "other"}, "differs")
         self.check({**good, "startTime": "2026-11-23 12:00:00"}, "startTime is invalid")
         self.check({**good, "startTime": "2026-11-23T12:00:00+01:00"}, "startTime is invalid")
@@ -252,6 +252,16 @@ class ValidationTest(unittest.TestCase):
             body["cloudToDeviceMethod"]["payload"] = payload
             scheduled.validate("j", body)
         scheduled.validate("j", twin_job("deviceId = 'a'", {"tags": {"x": None}}))
+
+    def test_null_fields_of_the_other_job_kind_are_left_out(self):
+        # The .NET SDK sends the other kind's object as null.
+        twin = {**twin_job("deviceId = 'a'", {"tags": {"x": 1}}), "cloudToDeviceMethod": None}
+        scheduled.validate("j", twin)
+        self.assertNotIn("cloudToDeviceMethod", twin)
+        method = {**method_job("deviceId = 'a'"), "updateTwin": None, "jobId": None}
+        scheduled.validate("j", method)
+        self.assertNotIn("updateTwin", method)
+        self.assertNotIn("jobId", method)
 
 
 if __name__ == "__main__":
