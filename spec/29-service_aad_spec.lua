@@ -4,7 +4,8 @@
 -- scope: jobs, twins and queries read and written, the token cached by the
 -- credential and fetched again once after a 401 (revoked or expired on the
 -- emulator's clock), a token for another scope refused, the argument
--- checks, no token in any error or tostring; inside iothub.spawn tasks too.
+-- checks, no token in any error or tostring; inside iothub.spawn tasks too;
+-- a registryRead policy refused job creation and cancelling.
 -- (Through nginx cosockets: spec/20-openresty_spec.lua.)
 local iothub = require("iothub")
 local core = require("iothub.core")
