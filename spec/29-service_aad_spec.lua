@@ -244,6 +244,19 @@ describe("service client with Azure AD inside iothub.spawn tasks", function()
     assert.are.equal("a/b", many:result()["a/b"].jobId)
   end)
 
+  it("shares one token fetch among tasks that need it at once, also after a 401", function()
+    local tasks = {}
+    for i = 1, 4 do tasks[i] = iothub.spawn(function() return hub:get_twin("device-00" .. i) end) end
+    drain()
+    for i = 1, 4 do assert.are.equal("device-00" .. i, tasks[i]:result().deviceId) end
+    assert.are.equal(1, aad_counts().tokens_issued)
+    H.control("POST", "aad/revoke")
+    for i = 1, 3 do tasks[i] = iothub.spawn(function() return hub:get_job("fixture-twin-1") end) end
+    drain()
+    for i = 1, 3 do assert.are.equal("fixture-twin-1", tasks[i]:result().jobId) end
+    assert.are.equal(2, aad_counts().tokens_issued)
+  end)
+
   it("fetches a token again once after a 401, inside the task", function()
     assert.truthy(hub:get_job("fixture-twin-1"))
     local issued = aad_counts().tokens_issued
