@@ -81,6 +81,23 @@ class HubTest(unittest.TestCase):
         self.assertNotIn("outcome", rows["device-037"])
         self.assertEqual(len(self.rows("m1", "failed")), 3)
 
+    def test_method_job_outcomes_follow_connection_state_when_the_device_is_reached(self):
+        # Created while device-001 is online and device-050 offline; they
+        # swap before the job reaches them, and the outcomes follow the swap.
+        self.hub.put_device("device-050", {"twin": {"connectionState": "Disconnected"}})
+        self.create("m2", method_job("deviceId IN ['device-001', 'device-050']"))
+        self.hub.put_device("device-001", {"twin": {"connectionState": "Disconnected"}})
+        self.hub.put_device("device-050", {"twin": {"connectionState": "Connected"}})
+        self.advance(1)
+        rows = {r["deviceId"]: r for r in self.rows("m2")}
+        self.assertEqual((rows["device-001"]["status"], rows["device-001"]["error"]["code"]),
+                         ("failed", "DeviceNotOnline"))
+        self.assertNotIn("outcome", rows["device-001"])
+        self.assertEqual(rows["device-050"]["status"], "completed")
+        self.assertEqual(rows["device-050"]["outcome"]["deviceMethodResponse"]["status"], 200)
+        stats = self.hub.job("m2")["deviceJobStatistics"]
+        self.assertEqual((stats["failedCount"], stats["succeededCount"]), (1, 1))
+
     def test_twin_job_patches_twins_even_offline_ones(self):
         before = self.hub.twin("device-040")
         self.create("t1", twin_job("deviceId IN ['device-001', 'device-040']", {
