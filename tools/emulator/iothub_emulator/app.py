@@ -1,5 +1,5 @@
-"""The request pipeline: refuse a malformed request target (400), log the request, apply a scripted fault (faults.py) or
-any artificial delay, route it."""
+"""The request pipeline: refuse a malformed request target (400), log the
+request, apply a scripted fault (faults.py) or any artificial delay, route it."""
 
 import time
 
