@@ -1,9 +1,10 @@
 -- iothub.service: the IoT Hub service-API client, authorised by a shared
 -- access signature (connection string) or Azure AD bearer tokens (host
--- name and iothub.credential; iothub.auth has both): job reads, queries with paging, concurrent reads, scheduling,
--- cancelling and waiting, per-device results, import/export jobs; twins and
--- device queries come from iothub.twins. The C core signs, sends and
--- decodes; this file builds paths and checks arguments.
+-- name and iothub.credential; iothub.auth has both): job reads, queries
+-- with paging, concurrent reads, scheduling, cancelling and waiting,
+-- per-device results, import/export jobs; twins and device queries come
+-- from iothub.twins. The C core signs (SAS), sends and decodes; this file
+-- builds paths and checks arguments.
 local core = require("iothub.core")
 local args = require("iothub.args")
 local auth = require("iothub.auth")
