@@ -40,6 +40,7 @@ build = {
     ["iothub"] = "lua/iothub/init.lua",
     ["iothub.args"] = "lua/iothub/args.lua",
     ["iothub.async"] = "lua/iothub/async.lua",
+    ["iothub.auth"] = "lua/iothub/auth.lua",
     ["iothub.credential"] = "lua/iothub/credential.lua",
     ["iothub.json"] = "lua/iothub/json.lua",
     ["iothub.management"] = "lua/iothub/management.lua",

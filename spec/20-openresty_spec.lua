@@ -186,6 +186,46 @@ describe("OpenResty (iothub through cosockets in nginx)", function()
     assert.is_true(n <= 1, "token requests: " .. n)
   end)
 
+  it("reads jobs, twins and queries through the service API with Azure AD tokens, fetched again after a 401", function()
+    local path = "/aad?id=fixture-twin-1&device=device-007&sql="
+      .. core.percent_encode("SELECT COUNT() AS n FROM devices WHERE tags.site = 'paris'")
+    H.clear_requests()
+    local r = get(path)
+    assert.is_nil(r.error)
+    assert.are.equal("fixture-twin-1", r.job.jobId)
+    assert.are.equal("device-007", r.twin.deviceId)
+    assert.are.same({ { n = 14 } }, r.page.items)
+    assert.are.same({ "fixture-twin-1", "a/b" }, r.many_ids)
+    assert.is_false(r.many_errors)
+    assert.are.equal("iothub.service: (" .. H.host .. ", Azure AD)", r.text)
+    local found = false
+    for _, scope in ipairs(r.token_scopes) do found = found or scope == "https://iothubs.azure.net/.default" end
+    assert.is_true(found, table.concat(r.token_scopes, " "))
+    assert.are.equal(0, r.hub_stats.curl_requests)
+    assert.are.equal(0, r.token_stats.curl_requests)
+    local function token_requests()
+      local n = 0
+      for _, req in ipairs(H.requests()) do
+        if req.path:find("/oauth2/v2.0/token", 1, true) then n = n + 1 end
+        if req.path == "/jobs/v2/fixture-twin-1" then
+          assert.are.equal("Bearer", req.headers.authorization.scheme)
+        end
+      end
+      return n
+    end
+    local first = token_requests()
+    assert.is_true(first <= 1, "token requests: " .. first)
+    -- Revoked: the first call answers 401, takes a fresh token, and the rest use it.
+    H.control("POST", "aad/revoke")
+    H.clear_requests()
+    r = get(path)
+    assert.is_nil(r.error)
+    assert.are.equal("fixture-twin-1", r.job.jobId)
+    assert.are.equal("device-007", r.twin.deviceId)
+    assert.are.equal(1, token_requests())
+    assert.are.equal(0, r.hub_stats.curl_requests)
+  end)
+
   it("keeps connections to the hub alive across handler calls", function()
     for _ = 1, 15 do assert.truthy(get("/job?id=fixture-twin-1").job) end
     local stats = H.stats()

@@ -75,6 +75,17 @@ function H.hub(opts, connection_string)
   return hub
 end
 
+-- A service client for the emulator with Azure AD (a client-secret
+-- credential unless opts.credential); opts are merged over the defaults.
+function H.aad_hub(opts)
+  local o = { host_name = H.host, endpoint = H.url, ca_file = H.ca_file }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  if o.credential == nil then o.credential = H.client_secret() end
+  local hub, err = iothub.service(o)
+  assert(hub, tostring(err))
+  return hub
+end
+
 -- The control API: a core client used without its signature (the control
 -- routes ignore Authorization) to reach /_emulator/*.
 local control

@@ -2,6 +2,7 @@
  * type and the I/O-free helpers (signing, JSON decoding, percent-encoding,
  * UUIDs, clocks) that the Lua wrapper and other transports build on. */
 #include "client.h"
+#include "connstr.h"
 #include "defaults.h"
 #include "errors.h"
 #include "http.h"
@@ -13,6 +14,7 @@
 #include "utf8.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <openssl/crypto.h>
 
 /* core.sas_token(key_base64, resource, expiry, policy) -> token */
@@ -140,6 +142,17 @@ static int core_utf8_valid(lua_State *L) {
   return 2;
 }
 
+/* core.authority_check(s) -> nil | what is wrong with s as host[:port]
+ * (the HostName rule of connection strings, for clients given a host). */
+static int core_authority_check(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  const char *why = strlen(s) == n ? iothub_authority_check(s, n) : "has a NUL byte";
+  if (why == NULL) lua_pushnil(L);
+  else lua_pushstring(L, why);
+  return 1;
+}
+
 static int core_now(lua_State *L) { lua_pushnumber(L, iothub_now()); return 1; }
 static int core_monotonic(lua_State *L) { lua_pushnumber(L, iothub_monotonic()); return 1; }
 
@@ -181,7 +194,8 @@ int luaopen_iothub_core(lua_State *L) {
     { "error_from_response", core_error_from_response }, { "is_error", core_is_error },
     { "uuid", core_uuid }, { "now", core_now }, { "monotonic", core_monotonic },
     { "sleep", core_sleep }, { "utf8_valid", core_utf8_valid }, { "loop", iothub_loop_new },
-    { "http1_request", iothub_http1_request }, { "http1_reader", iothub_http1_reader_new }, { NULL, NULL },
+    { "http1_request", iothub_http1_request }, { "http1_reader", iothub_http1_reader_new },
+    { "authority_check", core_authority_check }, { NULL, NULL },
   };
   if (iothub_http_global_init() != 0) return luaL_error(L, "iothub: curl_global_init failed");
   iothub_json_init(L);

@@ -13,6 +13,7 @@
 -- @module iothub.credential
 local core = require("iothub.core")
 local args = require("iothub.args")
+local async = require("iothub.async")
 local retry = require("iothub.retry")
 local transport = require("iothub.transport")
 
@@ -37,7 +38,7 @@ mt.__tostring = function(self) return "iothub.credential." .. self.kind .. " (" 
 -- workers through iothub.ngx_cache); key is "<kind>|<label>|<scope>".
 local function new(kind, label, fetch, client, cache)
   return setmetatable({ kind = kind, label = label, _fetch = fetch, _client = client,
-    _cache = {}, _shared = cache, _refreshing = {} }, mt)
+    _cache = {}, _shared = cache, _refreshing = {}, _refresher = {} }, mt)
 end
 
 local function fresh(token, expires_on, lifetime, now)
@@ -47,7 +48,8 @@ local function fresh(token, expires_on, lifetime, now)
 end
 
 -- One refresh at a time per scope: callers that arrive while one runs
--- (other coroutines under nginx) wait for it and share its token.
+-- (other coroutines under nginx, other iothub tasks) wait for it and share
+-- its token.
 
 --- A credential, as the constructors make it.
 -- @type Credential
@@ -82,15 +84,19 @@ function Credential:get_token(scope, force)
     end
   end
   local started = self._refreshing[scope]
-  -- Only nginx runs other coroutines meanwhile; elsewhere this is re-entry.
-  if started and transport.in_nginx() then
+  -- Only nginx and iothub tasks run other coroutines meanwhile; elsewhere
+  -- this is re-entry. A task waits only for another task still running (a
+  -- mark left by a blocking fetch that raised is stale).
+  local refresher, task = self._refresher[scope], async.current()
+  local waitable = transport.in_nginx() or (task and refresher and refresher ~= task and not refresher.done)
+  if started and waitable then
     -- Another coroutine is fetching: wait for its result (bounded).
     while self._refreshing[scope] == started and core.monotonic() - started < 60 do transport.sleep(0.01) end
     cached = self._cache[scope]
     if cached and cached.fetched_at and cached.fetched_at >= started then return cached.token, cached.expires_on end
   end
   local mark = core.monotonic()
-  self._refreshing[scope] = mark
+  self._refreshing[scope], self._refresher[scope] = mark, task or false
   -- No pcall here: a fetch may yield (cosockets, iothub tasks), and Lua 5.1
   -- cannot yield across pcall. A fetch that raises leaves the mark, which
   -- waiters give up on after 60 s.

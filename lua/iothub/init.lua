@@ -83,6 +83,12 @@ local M = {
 -- (a hub-level policy such as `iothubowner` or `service`), or
 -- `HostName=...;SharedAccessSignature=SharedAccessSignature sr=...` for a
 -- ready token, used as it is and never renewed.
+--
+-- For hubs with local (SAS) authentication disabled, the table form
+-- `iothub.service{ host_name = "myhub.azure-devices.net", credential = cred,
+-- ... }` takes any @{iothub.credential} instead, plus the same options
+-- (without `sas_ttl`): bearer tokens for `https://iothubs.azure.net/.default`,
+-- cached by the credential and fetched again once after a 401.
 -- @function service
 -- @tparam string connection_string the hub's connection string
 -- @tparam[opt] table opts the @{options} every client takes, and:
@@ -93,7 +99,8 @@ local M = {
 -- @return[2] nil
 -- @treturn[2] error a `config` error: a connection string it cannot use (the
 --   message never quotes its secret parts)
--- @raise on a non-string connection string, an unknown option, an option of
+-- @raise on a connection string that is neither a string nor the table
+--   form (a bad `host_name`, a `credential` that is not one), an unknown option, an option of
 --   the wrong type or below its minimum
 -- @usage local hub, err = iothub.service(os.getenv("IOTHUB_CONNECTION_STRING"), { timeout = 10 })
 

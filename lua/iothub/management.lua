@@ -11,6 +11,7 @@
 -- @classmod Management
 local core = require("iothub.core")
 local args = require("iothub.args")
+local auth = require("iothub.auth")
 local credential = require("iothub.credential")
 local paging = require("iothub.paging")
 local reply = require("iothub.reply")
@@ -60,11 +61,13 @@ function M.new(opts)
   local policy = retry.policy(fname, opts.retry)
   local client, err = transport.client(nil, opts, endpoint)
   if not client then return nil, err end
+  local scope = opts.scope or cloud_scopes[endpoint] or cloud_scopes[DEFAULT_ENDPOINT]
   return setmetatable({
     client = client,
     retry = policy,
     credential = opts.credential,
-    scope = opts.scope or cloud_scopes[endpoint] or cloud_scopes[DEFAULT_ENDPOINT],
+    scope = scope,
+    _auth = auth.bearer(opts.credential, scope),
     endpoint = endpoint,
     api_version = opts.api_version or DEFAULT_API_VERSION,
     base = "/subscriptions/" .. segments.subscription_id .. "/resourceGroups/" .. segments.resource_group
@@ -73,23 +76,9 @@ function M.new(opts)
 end
 
 -- One authorised request, retried under the policy; a 401 fetches a fresh
--- token (the cached one may have been revoked or expired early) and tries
--- once more.
+-- token and tries once more (iothub.auth).
 function Management:_call(target)
-  local function attempt(force)
-    local token, terr = self.credential:get_token(self.scope, force)
-    if not token then return nil, terr end
-    return transport.request(self.client, "GET", target, { Authorization = "Bearer " .. token })
-  end
-  local refreshed = false
-  return retry.run(self.retry, function()
-    local value, err, status = attempt(false)
-    if not value and err.status == 401 and not refreshed then
-      refreshed = true
-      value, err, status = attempt(true)
-    end
-    return value, err, status
-  end, self._env)
+  return retry.run(self.retry, auth.send, self._env, self._auth, self.client, "GET", target)
 end
 
 function Management:_target(path)

@@ -1,8 +1,10 @@
---- iothub.service: the IoT Hub service-API client (shared access signature
--- auth): job reads, queries with paging, concurrent reads, scheduling,
--- cancelling and waiting, per-device results, import/export jobs; twins and
--- device queries come from iothub.twins. The C core signs, sends and
--- decodes; this file builds paths and checks arguments.
+--- iothub.service: the IoT Hub service-API client, authorised by a shared
+-- access signature (connection string) or Azure AD bearer tokens (host
+-- name and iothub.credential; iothub.auth has both): job reads, queries
+-- with paging, concurrent reads, scheduling, cancelling and waiting,
+-- per-device results, import/export jobs; twins and device queries come
+-- from iothub.twins. The C core signs (SAS), sends and decodes; this file
+-- builds paths and checks arguments.
 --
 -- A `Service` is what @{iothub.service} returns (`hub` below). Jobs are
 -- JobResponse tables with the REST field names (`jobId`, `type`, `status`,
@@ -12,6 +14,8 @@
 -- @classmod Service
 local core = require("iothub.core")
 local args = require("iothub.args")
+local auth = require("iothub.auth")
+local credential = require("iothub.credential")
 local paging = require("iothub.paging")
 local reply = require("iothub.reply")
 local retry = require("iothub.retry")
@@ -28,9 +32,14 @@ local type, tostring, setmetatable, ipairs = type, tostring, setmetatable, ipair
 local encode = core.percent_encode
 
 local DEFAULT_API_VERSION = "2020-05-31-preview"
+-- The Azure AD scope of the service API (every cloud).
+local IOTHUB_SCOPE = "https://iothubs.azure.net/.default"
 
 local option_types = transport.extend(transport.option_types, { api_version = "line", sas_ttl = "number" })
 local option_min = transport.extend(transport.option_min, { sas_ttl = 1 })
+-- The Azure AD form: the same options but sas_ttl, plus where and who.
+local aad_option_types = transport.extend(transport.option_types,
+  { api_version = "line", host_name = "line", credential = "table" })
 
 local job_types = { scheduleDeviceMethod = true, scheduleUpdateTwin = true, export = true, import = true,
   backup = true, factoryResetDevice = true, failoverDataCopy = true, firmwareUpdate = true,
@@ -45,22 +54,60 @@ local device_job_statuses = { pending = true, scheduled = true, running = true,
 
 local M = { DEFAULT_API_VERSION = DEFAULT_API_VERSION }
 
--- iothub.service(connection_string [, opts]) -> hub | nil, err
-function M.new(connection_string, opts)
-  if type(connection_string) ~= "string" then
-    args.fail("service", "connection string must be a string, got " .. type(connection_string))
-  end
-  opts = args.options("service", opts, option_types, option_min)
+-- The options both forms share, checked; the retry policy.
+local function common(opts)
   if opts.retry == true then args.fail("service", "option 'retry' must be a table or false") end
   local policy = retry.policy("service", opts.retry)
   if opts.api_version == "" then args.fail("service", "option 'api_version' must not be empty") end
-  local client, err = transport.client(connection_string, opts)
-  if not client then return nil, err end
+  return policy
+end
+
+local function new_hub(client, policy, opts, how, host_name)
   return setmetatable({
     client = client,
     retry = policy,
     api_query = "api-version=" .. encode(opts.api_version or DEFAULT_API_VERSION),
+    _auth = how or auth.sas(client),
+    _host_name = host_name,
   }, mt)
+end
+
+-- iothub.service{ host_name =, credential =, endpoint =, ... }: Azure AD
+-- bearer tokens for IOTHUB_SCOPE, for hubs with SAS disabled.
+local function new_aad(opts, extra)
+  if extra ~= nil then
+    args.fail("service", "give the options in one table (host_name, credential, ...), got a second argument")
+  end
+  opts = args.options("service", opts, aad_option_types, transport.option_min)
+  local host_name = opts.host_name
+  if host_name == nil then args.fail("service", "option 'host_name' is required (e.g. \"myhub.azure-devices.net\")") end
+  local bad = core.authority_check(host_name)
+  if bad then
+    args.fail("service", "option 'host_name' must be a host name such as \"myhub.azure-devices.net\" "
+      .. "(no scheme or path): it " .. bad)
+  end
+  if not credential.is_credential(opts.credential) then
+    args.fail("service", "option 'credential' must be made by iothub.credential "
+      .. "(client_secret, managed_identity, environment, static)")
+  end
+  local policy = common(opts)
+  local client, err = transport.client(nil, opts, opts.endpoint or "https://" .. host_name)
+  if not client then return nil, err end
+  return new_hub(client, policy, opts, auth.bearer(opts.credential, IOTHUB_SCOPE), host_name)
+end
+
+-- iothub.service(connection_string [, opts]) -> hub | nil, err
+-- iothub.service{ host_name =, credential =, ... } -> hub | nil, err
+function M.new(connection_string, opts)
+  if type(connection_string) == "table" then return new_aad(connection_string, opts) end
+  if type(connection_string) ~= "string" then
+    args.fail("service", "connection string must be a string, got " .. type(connection_string))
+  end
+  opts = args.options("service", opts, option_types, option_min)
+  local policy = common(opts)
+  local client, err = transport.client(connection_string, opts)
+  if not client then return nil, err end
+  return new_hub(client, policy, opts)
 end
 
 -- "/jobs/v2/<id>?api-version=..." with every segment percent-encoded.
@@ -76,21 +123,10 @@ function Service:_target(path, query)
   return target
 end
 
--- Whether err is a 401 worth one more try with a freshly signed token: the
--- cached one may have expired on the service's clock. A 401 means the
--- request was refused before it ran, so even a create can be sent again.
-local function resign(client, err)
-  return type(err) == "table" and err.status == 401 and client:renew_auth()
-end
-
--- One request, re-signed and sent once more after a 401.
+-- One request, re-signed (or with a fresh token) and sent once more after
+-- a 401 (iothub.auth).
 local function send(self, method, target, headers, body)
-  local client = self.client
-  local value, b, c = transport.request(client, method, target, headers, body)
-  if value == nil and resign(client, b) then
-    value, b, c = transport.request(client, method, target, headers, body)
-  end
-  return value, b, c
+  return auth.send(self._auth, self.client, method, target, headers, body)
 end
 
 -- One request; retried under the policy when `safe` (it cannot run a job
@@ -243,11 +279,21 @@ function Service:get_jobs(ids, opts)
   for i = 1, #order do pending[i] = i end
   -- Each round sends what is still pending; transient failures go again,
   -- after the policy's wait, until the attempts run out.
-  local attempt, policy, env, renewed = 0, self.retry, self._env or {}, false
+  local attempt, policy, env, renewed = 0, self.retry, self._env or {}, nil
   while #pending > 0 do
     attempt = attempt + 1
+    -- Each round's requests carry the current token (SAS: none, the core signs).
+    local headers, herr = auth.headers(self._auth)
+    if herr then
+      -- No bearer token to be had: the credential's error for every id left.
+      for _, i in ipairs(pending) do results[order[i]], errors[order[i]] = nil, herr end
+      break
+    end
     local batch = {}
-    for k, i in ipairs(pending) do batch[k] = requests[i] end
+    for k, i in ipairs(pending) do
+      local r = requests[i]
+      batch[k] = { r[1], r[2], headers }
+    end
     local values, failures = transport.request_many(self.client, batch, concurrency)
     local again, pause = {}, 0
     for k, i in ipairs(pending) do
@@ -257,10 +303,10 @@ function Service:get_jobs(ids, opts)
       if err then
         err.attempts = attempt
         -- Every read of the first round went with the same token: one
-        -- renewal lets all those refused with 401 go again.
-        if attempt == 1 and err.status == 401 and (renewed or resign(self.client, err)) then
-          renewed = true
-          again[#again + 1] = i
+        -- renewal (tried once) lets all those refused with 401 go again.
+        if attempt == 1 and err.status == 401 then
+          if renewed == nil then renewed = auth.renew(self._auth, err) and true or false end
+          if renewed then again[#again + 1] = i end
         elseif err.retryable and policy and attempt < policy.attempts then
           again[#again + 1] = i
           pause = math.max(pause, retry.delay(policy, attempt, err, env.random))
@@ -552,6 +598,11 @@ end
 twins.mixin(Service, mt)
 
 mt.__close = function(self) self.client:close() end
-mt.__tostring = function(self) return "iothub.service: " .. tostring(self.client):gsub("^iothub%.client ", "") end
+mt.__tostring = function(self)
+  if self._host_name then
+    return "iothub.service: (" .. (self.client:is_closed() and "closed" or self._host_name .. ", Azure AD") .. ")"
+  end
+  return "iothub.service: " .. tostring(self.client):gsub("^iothub%.client ", "")
+end
 
 return M

@@ -1,11 +1,11 @@
-"""The request pipeline: log the request, apply a scripted fault (faults.py) or
-any artificial delay, route it."""
+"""The request pipeline: refuse a malformed request target (400), log the
+request, apply a scripted fault (faults.py) or any artificial delay, route it."""
 
 import time
 
 from . import aad, arm, control, faults, service
 from .errors import ServiceError
-from .routing import Router, error_response
+from .routing import Router, error_response, target_error
 
 
 def build_app(state):
@@ -21,6 +21,9 @@ def build_app(state):
         return router.dispatch(request)
 
     def handle(request):
+        bad = target_error(request.target)
+        if bad:
+            return error_response(ServiceError("ArgumentInvalid", bad, shape=4))
         if control.is_control(request.path):
             return router.dispatch(request)
         fault = state.faults.take(request)

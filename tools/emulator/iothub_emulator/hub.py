@@ -12,7 +12,7 @@ import heapq
 import itertools
 import threading
 
-from . import devices, query, twins
+from . import devices, jobs, query, twins
 from .bulk import BulkJob
 from .clock import Clock, iso
 from .errors import ServiceError
@@ -213,7 +213,7 @@ class Hub:
         with self._lock:
             self._catch_up()
             found = (job.response() for job in self._jobs.values())
-            return [job for job in found if all(job.get(k) == v for k, v in filters.items())]
+            return [job for job in found if jobs.matches(job, filters)]
 
     def cancel_job(self, job_id):
         with self._lock:

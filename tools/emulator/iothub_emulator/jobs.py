@@ -22,6 +22,16 @@ def created_key(job):
     return (match.group(1), (match.group(2) or "").ljust(7, "0"), str(job.get("jobId")))
 
 
+def matches(job, filters):
+    """Whether every field named in ``filters`` equals its value, without
+    regard to case (the service's jobType and jobStatus filters ignore it)."""
+    for key, wanted in filters.items():
+        value = job.get(key)
+        if not isinstance(value, str) or value.lower() != wanted.lower():
+            return False
+    return True
+
+
 class JobStore:
     """Jobs by id, safe to share between request threads. Returns copies."""
 
@@ -51,11 +61,11 @@ class JobStore:
             return self._jobs.pop(job_id, None) is not None
 
     def query(self, filters, start=0, stop=None):
-        """The jobs whose fields equal ``filters`` ({"type": .., "status": ..}),
+        """The jobs whose fields match ``filters`` ({"type": .., "status": ..}),
         in order, sliced [start:stop]; and how many match in all."""
         with self._lock:
             found = sorted((job for job in self._jobs.values()
-                            if all(job.get(k) == v for k, v in filters.items())),
+                            if matches(job, filters)),
                            key=created_key)
             return copy.deepcopy(found[start:stop]), len(found)
 

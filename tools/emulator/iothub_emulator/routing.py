@@ -70,6 +70,23 @@ class HttpError(Exception):
         self.response = response
 
 
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def target_error(target):
+    """Why a raw request target is not a valid origin-form target (RFC 9112),
+    as the service's front end refuses it with a 400, or None. The server
+    reads the request line as ISO-8859-1, so raw bytes >= 0x80 are characters
+    >= U+0080 here."""
+    if "#" in target:
+        return "The request target holds a raw '#'"
+    if any(ord(ch) >= 0x80 for ch in target):
+        return "The request target holds a raw byte >= 0x80; percent-encode it"
+    if _BAD_ESCAPE.search(target):
+        return "The request target holds a '%' that is not followed by two hex digits"
+    return None
+
+
 def _decode_segment(raw):
     try:
         return unquote(raw, errors="strict")

@@ -33,11 +33,20 @@ def _check_nulls(body, where=""):
             raise InvalidJob("{}{} must be left out rather than sent as null".format(where, key))
 
 
+# Top-level fields the service refuses as null; every other null field is
+# taken as left out (the .NET SDK sends "cloudToDeviceMethod": null in twin
+# jobs and "updateTwin": null in method jobs).
+NOT_NULL = ("startTime",)
+
+
 def validate(job_id, body):
-    """Check a JobRequest like the service does; return (start time or None, tree)."""
+    """Check a JobRequest like the service does; return (start time or None,
+    tree). Null top-level fields other than NOT_NULL are removed from body."""
     if not isinstance(body, dict):
         raise InvalidJob("The job request must be a JSON object")
-    _check_nulls(body)
+    _check_nulls({key: body[key] for key in NOT_NULL if key in body})
+    for key in [key for key, value in body.items() if value is None]:
+        del body[key]
     if "jobId" in body and body["jobId"] != job_id:
         raise InvalidJob("jobId in the body ({!r}) differs from the job id in the path ({!r})"
                          .format(body["jobId"], job_id))

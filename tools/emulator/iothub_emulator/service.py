@@ -1,6 +1,8 @@
-"""The IoT Hub service API routes, behind SAS authentication.
+"""The IoT Hub service API routes, behind SAS or Azure AD authentication.
 
-Every route checks the Authorization header first, then the api-version
+Every route checks the Authorization header first (a SAS of one of the
+hub's policies, or a bearer token from aad.py issued for the IoT Hub scope;
+a registryRead-only policy may not create or cancel jobs), then the api-version
 query parameter, then does its work:
 - scheduled jobs (v2): get, create, cancel, query (planted jobs and live ones)
 - twins and queries: GET, PATCH, PUT /twins/{id} and /twins/{id}/modules/{mid},
@@ -10,7 +12,7 @@ query parameter, then does its work:
 
 import re
 
-from . import bulk, identity, jobs, paging, query, sas, scheduled
+from . import aad, bulk, identity, jobs, paging, query, sas, scheduled
 from .clock import iso
 from .errors import ServiceError
 from .hub import Conflict
@@ -20,12 +22,42 @@ API_VERSION = re.compile(r"\d{4}-\d\d-\d\d(-preview)?")
 ACTIVE = ("queued", "scheduled", "running", "enqueued")
 
 
-def _authorize(request):
+# Policies that may read but not write the registry or run jobs.
+READ_ONLY_POLICIES = ("registryRead",)
+
+
+def _unauthorized(detail):
+    return ServiceError("IotHubUnauthorizedAccess", "Unauthorized", detail=detail)
+
+
+def _bearer(tokens, text):
+    """Check a bearer token as the service does: issued by the token endpoint,
+    not expired on the emulated clock, for the IoT Hub audience. The reason
+    goes to the verbose log only (never the token)."""
+    token = tokens.lookup(text)
+    if token is None:
+        raise _unauthorized("unknown or revoked bearer token")
+    if token.expires <= tokens.clock.now():
+        raise _unauthorized("bearer token expired")
+    if token.audience != aad.IOTHUB_AUDIENCE:
+        raise _unauthorized("bearer token is for audience {}, not {}"
+                            .format(token.audience, aad.IOTHUB_AUDIENCE))
+
+
+def authorize(tokens, request):
+    """The caller's identity: a SAS policy name, or "aad" for a bearer token
+    (an Azure AD principal with the data-contributor role); raises a 401."""
+    header = request.headers.get("authorization") or ""
+    scheme, _, text = header.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        if not text.strip():
+            raise _unauthorized("empty bearer token")
+        _bearer(tokens, text.strip())
+        return "aad"
     try:
-        sas.validate(request.headers.get("authorization"),
-                     identity.HOST_NAME, identity.POLICY_KEYS)
+        return sas.validate(header, identity.HOST_NAME, identity.POLICY_KEYS)
     except sas.InvalidToken as err:
-        raise ServiceError("IotHubUnauthorizedAccess", "Unauthorized", detail=str(err)) from None
+        raise _unauthorized(str(err)) from None
 
 
 def _check_api_version(request):
@@ -36,9 +68,6 @@ def _check_api_version(request):
         raise ServiceError("ArgumentInvalid", "api-version is not a valid API version")
 
 
-def _guard(request):
-    _authorize(request)
-    _check_api_version(request)
 
 
 def _filter(request, name):
@@ -71,6 +100,16 @@ def _job_not_found(job_id):
 
 def register(router, state):
     hub = state.hub
+
+    def _guard(request):
+        authorize(state.tokens, request)
+        _check_api_version(request)
+
+    def _write_guard(request):
+        """Creating and cancelling jobs needs more than registry read."""
+        if authorize(state.tokens, request) in READ_ONLY_POLICIES:
+            raise _unauthorized("policy may only read")
+        _check_api_version(request)
 
     # -- scheduled jobs (v2) ------------------------------------------------
     def query_jobs(request):
@@ -177,8 +216,8 @@ def register(router, state):
 
     router.add("GET", r"/jobs/v2/query", query_jobs, guard=_guard)
     router.add("GET", r"/jobs/v2/([^/]+)", get_job, guard=_guard)
-    router.add("PUT", r"/jobs/v2/([^/]+)", conflicts(create_job), guard=_guard)
-    router.add("POST", r"/jobs/v2/([^/]+)/cancel", cancel_job, guard=_guard)
+    router.add("PUT", r"/jobs/v2/([^/]+)", conflicts(create_job), guard=_write_guard)
+    router.add("POST", r"/jobs/v2/([^/]+)/cancel", cancel_job, guard=_write_guard)
     for pattern in (r"/twins/([^/]+)", r"/twins/([^/]+)/modules/([^/]+)"):
         router.add("GET", pattern, get_twin, guard=_guard)
         router.add("PATCH", pattern, twin_writer(False), guard=_guard)

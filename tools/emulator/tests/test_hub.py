@@ -81,6 +81,23 @@ class HubTest(unittest.TestCase):
         self.assertNotIn("outcome", rows["device-037"])
         self.assertEqual(len(self.rows("m1", "failed")), 3)
 
+    def test_method_job_outcomes_follow_connection_state_when_the_device_is_reached(self):
+        # Created while device-001 is online and device-050 offline; they
+        # swap before the job reaches them, and the outcomes follow the swap.
+        self.hub.put_device("device-050", {"twin": {"connectionState": "Disconnected"}})
+        self.create("m2", method_job("deviceId IN ['device-001', 'device-050']"))
+        self.hub.put_device("device-001", {"twin": {"connectionState": "Disconnected"}})
+        self.hub.put_device("device-050", {"twin": {"connectionState": "Connected"}})
+        self.advance(1)
+        rows = {r["deviceId"]: r for r in self.rows("m2")}
+        self.assertEqual((rows["device-001"]["status"], rows["device-001"]["error"]["code"]),
+                         ("failed", "DeviceNotOnline"))
+        self.assertNotIn("outcome", rows["device-001"])
+        self.assertEqual(rows["device-050"]["status"], "completed")
+        self.assertEqual(rows["device-050"]["outcome"]["deviceMethodResponse"]["status"], 200)
+        stats = self.hub.job("m2")["deviceJobStatistics"]
+        self.assertEqual((stats["failedCount"], stats["succeededCount"]), (1, 1))
+
     def test_twin_job_patches_twins_even_offline_ones(self):
         before = self.hub.twin("device-040")
         self.create("t1", twin_job("deviceId IN ['device-001', 'device-040']", {
@@ -232,7 +249,7 @@ class ValidationTest(unittest.TestCase):
         self.check({**good, "queryCondition": " "}, "queryCondition is required")
         self.check({**good, "queryCondition": "deviceId = "}, "position 12")
         self.check({**good, "startTime": None}, "startTime must be left out")
-        self.check({**good, "updateTwin": None}, "updateTwin must be left out")
+        self.check({**good, "cloudToDeviceMethod": None}, "cloudToDeviceMethod is required")
         self.check({**good, "jobId": "other"}, "differs")
         self.check({**good, "startTime": "2026-11-23 12:00:00"}, "startTime is invalid")
         self.check({**good, "startTime": "2026-11-23T12:00:00+01:00"}, "startTime is invalid")
@@ -252,6 +269,16 @@ class ValidationTest(unittest.TestCase):
             body["cloudToDeviceMethod"]["payload"] = payload
             scheduled.validate("j", body)
         scheduled.validate("j", twin_job("deviceId = 'a'", {"tags": {"x": None}}))
+
+    def test_null_fields_of_the_other_job_kind_are_left_out(self):
+        # The .NET SDK sends the other kind's object as null.
+        twin = {**twin_job("deviceId = 'a'", {"tags": {"x": 1}}), "cloudToDeviceMethod": None}
+        scheduled.validate("j", twin)
+        self.assertNotIn("cloudToDeviceMethod", twin)
+        method = {**method_job("deviceId = 'a'"), "updateTwin": None, "jobId": None}
+        scheduled.validate("j", method)
+        self.assertNotIn("updateTwin", method)
+        self.assertNotIn("jobId", method)
 
 
 if __name__ == "__main__":
