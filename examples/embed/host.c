@@ -3,8 +3,10 @@
  * registers iothub.core through package.preload (luaL_requiref), runs a
  * script's on_tick(dt) at a fixed rate (60 ticks a second) while the script
  * reads jobs in the background through iothub.spawn/iothub.poll, and reports
- * the longest tick. Built by `make embed`; run by `make demo` and the specs:
- *   build/embed/iothub-embed-host examples/embed/game.lua [seconds]
+ * the longest tick. Built by `make embed`; run by `make demo`, the specs and
+ * the doc-tests. Against the emulator (IOTHUB_LUA=lua5.4 puts the checkout's
+ * lua/ on LUA_PATH; the core is linked in):
+ *   IOTHUB_LUA=lua5.4 tools/with-emulator build/embed/iothub-embed-host examples/embed/game.lua [seconds]
  */
 #include <lauxlib.h>
 #include <lua.h>
