@@ -1,5 +1,5 @@
 -- iothub: the public entry of lua-iothub, an Azure IoT Hub jobs client.
--- See API.md in the project docs for the contract; README.md for a tour.
+-- README.md is the tour and the contract (calls, results, errors, options).
 local async = require("iothub.async")
 local core = require("iothub.core")
 local json = require("iothub.json")
