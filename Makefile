@@ -22,7 +22,7 @@ incdir_luajit := /usr/include/luajit-2.1
 MODULES := $(foreach l,$(LUAS),$(BUILD)/$(l)/iothub/core.so)
 EMBED_HOST := $(BUILD)/embed/iothub-embed-host
 
-.PHONY: all deps test demo bench lint docs clean check-rock check-private embed asan valgrind fuzz soak
+.PHONY: all deps test doctest demo bench lint docs clean check-rock check-private embed asan valgrind fuzz soak
 all: $(MODULES) $(EMBED_HOST)
 
 embed: $(EMBED_HOST)
@@ -52,7 +52,13 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all
 	@python3 -m unittest discover -q -s tools/emulator/tests
-	@tools/with-emulator tools/run-specs $(LUAS) lua5.4:curl-http
+	@tools/with-emulator tools/run-specs $(LUAS) lua5.4:curl-http doctests
+
+# make doctest: only README.md's snippets and examples/ (tools/run-doctests),
+# on every Lua, as TAP; make test runs them too, counted in its totals.
+doctest: deps
+	@$(MAKE) --no-print-directory all
+	@tools/with-emulator tools/run-doctests $(LUAS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -160,5 +166,8 @@ soak: deps
 	@$(MAKE) --no-print-directory all
 	@tools/with-emulator tools/run-soak
 
+# Also what `luarocks make` leaves when run in the checkout (README.md,
+# "Installing as a rock"), which `./?.so` would load into every Lua.
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) iothub
+	rm -f src/*.o

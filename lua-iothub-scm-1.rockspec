@@ -1,6 +1,8 @@
 -- lua-iothub: Azure IoT Hub jobs client (C core on libcurl and OpenSSL with
--- its own JSON decoder, and a thin Lua wrapper). On Debian build it with:
---   luarocks make --deps-mode=none CURL_INCDIR=/usr/include/x86_64-linux-gnu
+-- its own JSON decoder, and the Lua API). On Debian, for the Lua you run,
+-- from a copy of the sources (luarocks make compiles where it runs; README.md,
+-- "Installing as a rock"):
+--   luarocks --lua-version=5.4 make --deps-mode=none CURL_INCDIR=/usr/include/x86_64-linux-gnu
 rockspec_format = "3.0"
 package = "lua-iothub"
 version = "scm-1"
@@ -8,11 +10,14 @@ source = {
   url = "git+https://github.com/lua-iothub/lua-iothub.git",
 }
 description = {
-  summary = "Azure IoT Hub jobs client: read, query and page scheduled jobs",
+  summary = "Azure IoT Hub jobs client: schedule, watch and query jobs, twins and devices",
   detailed = [[
-A C core (libcurl, OpenSSL shared access signatures, a one-pass JSON decoder) with a thin
-Lua wrapper: job reads, paged job queries, status predicates and times, with
-errors as tables. Bundles a local IoT Hub emulator for tests.]],
+A C core (libcurl, OpenSSL shared access signatures, a one-pass JSON decoder) and a
+Lua API for the IoT Hub service and management planes: reading, querying, scheduling,
+cancelling and waiting for jobs, per-device results, import/export jobs, device and
+module twins and the query language, Azure AD credentials, retries with backoff,
+errors as tables; blocking, non-blocking (tasks for a host's loop) or through nginx
+cosockets under OpenResty. Bundles a local IoT Hub emulator for tests.]],
   license = "MIT",
   labels = { "azure", "iot", "http" },
 }

@@ -1,40 +1,30 @@
 -- examples/arm_jobs.lua: reads one job through Azure Resource Manager (the
 -- management plane) and lists every job of the hub, following nextLink.
--- Run against the bundled emulator:   make demo
+-- Against the bundled emulator (after `make`; it sets the variables below,
+-- pointing the Azure AD authority and ARM at itself):
+--   tools/with-emulator lua5.4 examples/arm_jobs.lua [job-id]
 -- or against Azure, with a service principal in the environment:
 --   AZURE_TENANT_ID=... AZURE_CLIENT_ID=... AZURE_CLIENT_SECRET=... \
 --   AZURE_SUBSCRIPTION_ID=... IOTHUB_RESOURCE_GROUP=... IOTHUB_NAME=... \
 --     lua examples/arm_jobs.lua [job-id]
+-- (optional: AZURE_AUTHORITY_HOST, IOTHUB_ARM_ENDPOINT for another cloud,
+-- IOTHUB_CA_FILE for a CA file other than the system's).
 local iothub = require("iothub")
 
-local emulator = os.getenv("IOTHUB_EMULATOR_URL")
-local function env(name, emulator_name)
-  return os.getenv(name) or (emulator and os.getenv(emulator_name))
+local ca_file = os.getenv("IOTHUB_CA_FILE")
+local credential, err = iothub.credential.environment { ca_file = ca_file }
+if not credential then
+  io.stderr:write(tostring(err), "\n")
+  os.exit(2)
 end
 
-local credential, err
-if emulator and not os.getenv("AZURE_CLIENT_SECRET") then
-  credential = iothub.credential.client_secret {
-    tenant_id = env("AZURE_TENANT_ID", "IOTHUB_EMULATOR_TENANT_ID"),
-    client_id = env("AZURE_CLIENT_ID", "IOTHUB_EMULATOR_CLIENT_ID"),
-    client_secret = env("AZURE_CLIENT_SECRET", "IOTHUB_EMULATOR_CLIENT_SECRET"),
-    authority = emulator, ca_file = os.getenv("IOTHUB_EMULATOR_CA"),
-  }
-else
-  credential, err = iothub.credential.environment()
-  if not credential then
-    io.stderr:write(tostring(err), "\n")
-    os.exit(2)
-  end
-end
-
-local arm = assert(iothub.management {
-  subscription_id = env("AZURE_SUBSCRIPTION_ID", "IOTHUB_EMULATOR_SUBSCRIPTION_ID"),
-  resource_group = env("IOTHUB_RESOURCE_GROUP", "IOTHUB_EMULATOR_RESOURCE_GROUP"),
-  hub_name = env("IOTHUB_NAME", "IOTHUB_EMULATOR_HUB_NAME"),
+local arm = iothub.assert(iothub.management {
+  subscription_id = os.getenv("AZURE_SUBSCRIPTION_ID"),
+  resource_group = os.getenv("IOTHUB_RESOURCE_GROUP"),
+  hub_name = os.getenv("IOTHUB_NAME"),
   credential = credential,
-  endpoint = emulator,                          -- nil: https://management.azure.com
-  ca_file = os.getenv("IOTHUB_EMULATOR_CA"),
+  endpoint = os.getenv("IOTHUB_ARM_ENDPOINT"),  -- nil: https://management.azure.com
+  ca_file = ca_file,
 })
 
 local job

@@ -1,20 +1,22 @@
 -- examples/list_jobs.lua: lists jobs page by page, with optional filters.
--- Run against the bundled emulator:   make demo
--- or against a real hub:
+-- Against the bundled emulator (after `make`; it sets the variables below):
+--   tools/with-emulator lua5.4 examples/list_jobs.lua [type] [status] [page size]
+-- or against a real hub (IOTHUB_ENDPOINT and IOTHUB_CA_FILE optional, as in
+-- show_job.lua):
 --   IOTHUB_CONNECTION_STRING='HostName=...' lua examples/list_jobs.lua [type] [status] [page size]
 -- e.g. lua examples/list_jobs.lua scheduleUpdateTwin running 20
 local iothub = require("iothub")
 
-local connection_string = os.getenv("IOTHUB_CONNECTION_STRING") or os.getenv("IOTHUB_EMULATOR_CONNECTION_STRING")
+local connection_string = os.getenv("IOTHUB_CONNECTION_STRING")
 if not connection_string then
   io.stderr:write("set IOTHUB_CONNECTION_STRING (see the header of this file)\n")
   os.exit(2)
 end
 local function arg_or_nil(i) return arg[i] ~= nil and arg[i] ~= "" and arg[i] ~= "-" and arg[i] or nil end
 
-local hub = assert(iothub.service(connection_string, {
-  endpoint = os.getenv("IOTHUB_EMULATOR_URL"),
-  ca_file = os.getenv("IOTHUB_EMULATOR_CA"),
+local hub = iothub.assert(iothub.service(connection_string, {
+  endpoint = os.getenv("IOTHUB_ENDPOINT"),
+  ca_file = os.getenv("IOTHUB_CA_FILE"),
 }))
 
 local filters = { type = arg_or_nil(1), status = arg_or_nil(2), page_size = tonumber(arg[3]) or 25 }

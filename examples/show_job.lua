@@ -1,11 +1,15 @@
 -- examples/show_job.lua: reads one job and prints its state.
--- Run against the bundled emulator:   make demo
--- or against a real hub:
+-- Against the bundled emulator (after `make`; it sets the variables below):
+--   tools/with-emulator lua5.4 examples/show_job.lua [job-id]
+-- or against a real hub, with the rock installed (or LUA_PATH/LUA_CPATH on
+-- the checkout's lua/ and build/<lua>/):
 --   IOTHUB_CONNECTION_STRING='HostName=...;SharedAccessKeyName=...;SharedAccessKey=...' \
 --     lua examples/show_job.lua <job-id>
+-- IOTHUB_ENDPOINT (a base URL other than https://<HostName>) and
+-- IOTHUB_CA_FILE (a CA file other than the system's) are optional.
 local iothub = require("iothub")
 
-local connection_string = os.getenv("IOTHUB_CONNECTION_STRING") or os.getenv("IOTHUB_EMULATOR_CONNECTION_STRING")
+local connection_string = os.getenv("IOTHUB_CONNECTION_STRING")
 local job_id = arg[1] or "fixture-twin-1"
 if not connection_string then
   io.stderr:write("set IOTHUB_CONNECTION_STRING (see the header of this file)\n")
@@ -13,8 +17,8 @@ if not connection_string then
 end
 
 local hub, err = iothub.service(connection_string, {
-  endpoint = os.getenv("IOTHUB_EMULATOR_URL"),   -- nil: https://<HostName>
-  ca_file = os.getenv("IOTHUB_EMULATOR_CA"),     -- nil: the system CAs
+  endpoint = os.getenv("IOTHUB_ENDPOINT"),   -- nil: https://<HostName>
+  ca_file = os.getenv("IOTHUB_CA_FILE"),     -- nil: the system CAs
 })
 if not hub then
   io.stderr:write(tostring(err), "\n")

@@ -3,12 +3,15 @@
 -- method job and lists the devices that failed and why; at the end it checks
 -- the twins themselves: has every matching device got the desired firmware,
 -- and does it report it? (Devices report a little after the job reaches them.)
--- Run against the bundled emulator:   make demo
--- or against a real hub (careful: it really updates and reboots devices):
+-- Against the bundled emulator (after `make`; it sets the variables below):
+--   tools/with-emulator lua5.4 examples/twin_rollout.lua
+-- (devices there take 0.25 s each; `make demo` speeds them up first), or
+-- against a real hub (careful: it really updates and reboots devices;
+-- IOTHUB_ENDPOINT and IOTHUB_CA_FILE optional, as in show_job.lua):
 --   IOTHUB_CONNECTION_STRING='HostName=...' lua examples/twin_rollout.lua "tags.site = 'paris'"
 local iothub = require("iothub")
 
-local connection_string = os.getenv("IOTHUB_CONNECTION_STRING") or os.getenv("IOTHUB_EMULATOR_CONNECTION_STRING")
+local connection_string = os.getenv("IOTHUB_CONNECTION_STRING")
 if not connection_string then
   io.stderr:write("set IOTHUB_CONNECTION_STRING (see the header of this file)\n")
   os.exit(2)
@@ -16,9 +19,9 @@ end
 local query_condition = arg[1] or "*"
 local FW = "2.0.0"
 
-local hub = assert(iothub.service(connection_string, {
-  endpoint = os.getenv("IOTHUB_EMULATOR_URL"),
-  ca_file = os.getenv("IOTHUB_EMULATOR_CA"),
+local hub = iothub.assert(iothub.service(connection_string, {
+  endpoint = os.getenv("IOTHUB_ENDPOINT"),
+  ca_file = os.getenv("IOTHUB_CA_FILE"),
 }))
 
 local function fail(err)

@@ -1,4 +1,4 @@
--- hub:get_job: the seed operation, with the JSON rules of API.md (REST names
+-- hub:get_job: the seed operation, with the JSON rules of README.md ("Results") (REST names
 -- kept, null as nil or iothub.null, integers as integers, arrays as arrays).
 local iothub = require("iothub")
 local H = require("helpers")

@@ -1,4 +1,4 @@
--- The calling conventions of API.md, across every public call: a success
+-- The calling conventions of README.md ("Results", "Errors"), across every public call: a success
 -- returns exactly its documented value(s), a failure exactly nil, err; a 200
 -- that is not the JSON the call expects is a decode error; continuation
 -- tokens that cannot be sent back are error tables; argument errors name the

@@ -4,8 +4,10 @@
  * script's on_tick(dt) at a fixed rate (60 ticks a second) while the script
  * reads jobs in the background through iothub.spawn/iothub.poll, and reports
  * the longest tick and the 99th percentile. Built by `make embed`; run by
- * `make demo`, the specs and `make bench` (bench/tick_game.lua):
- *   build/embed/iothub-embed-host examples/embed/game.lua [seconds]
+ * `make demo`, the specs, the doc-tests and `make bench` (bench/tick_game.lua).
+ * Against the emulator (IOTHUB_LUA=lua5.4 puts the checkout's lua/ on
+ * LUA_PATH; the core is linked in):
+ *   IOTHUB_LUA=lua5.4 tools/with-emulator build/embed/iothub-embed-host examples/embed/game.lua [seconds]
  */
 #include <lauxlib.h>
 #include <lua.h>

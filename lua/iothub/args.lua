@@ -1,5 +1,5 @@
 -- iothub.args: argument and option checks shared by every public function.
--- Programmer errors raise (with the caller's position); see API.md.
+-- Programmer errors raise (with the caller's position); see README.md, "Errors".
 local M = {}
 
 local type, pairs, error, tostring, format, find = type, pairs, error, tostring, string.format, string.find
