@@ -51,7 +51,7 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all
 	@python3 -m unittest discover -q -s tools/emulator/tests
-	@tools/with-emulator tools/run-specs $(LUAS) lua5.4:curl-http
+	@tools/with-emulator tools/run-specs $(LUAS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -89,7 +89,7 @@ FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 60
 FUZZ_FLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                  -fno-sanitize-recover=undefined
-FUZZERS       := connstr json errors wire
+FUZZERS       := connstr json errors
 ASAN_MODULES  := $(foreach l,$(ASAN_LUAS),$(BUILD)/asan/$(l)/iothub/core.so)
 FUZZ_BINS     := $(foreach f,$(FUZZERS),$(BUILD)/fuzz/fuzz_$(f))
 export SAN_CC FUZZ_SECONDS
@@ -108,10 +108,8 @@ $(BUILD)/valgrind/%/iothub/core.so: $(SRCS) $(HDRS)
 	$(CC) $(CFLAGS) $(WARN) $(DEFS) -I$(incdir_$*) $(CURL_CFLAGS) -shared -Wl,-z,nodelete \
 	  -o $@ $(SRCS) $(LIBS)
 
-# Harnesses link the whole core and Lua 5.4; fuzz_wire includes src/wire.c
-# itself (to reach its static functions), so it links the rest.
+# Harnesses link the whole core and Lua 5.4.
 FUZZ_SRCS = $(SRCS)
-$(BUILD)/fuzz/fuzz_wire: FUZZ_SRCS = $(filter-out src/wire.c,$(SRCS))
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_lua.h $(SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(WARN) -std=c99 -D_POSIX_C_SOURCE=200809L -I$(incdir_lua5.4) -Isrc \
