@@ -68,7 +68,10 @@ static int has_header(lua_State *L, int headers, const char *lower) {
   return found;
 }
 
-/* "Expect:" with no value only tells libcurl not to send one of its own. */
+/* "Expect:" with no value tells libcurl not to send "Expect: 100-continue"
+ * and wait for an answer before a body: worth it only for a body of 1 MiB
+ * or more (libcurl's own threshold), where a final answer such as 413 then
+ * comes before the body is sent. */
 int iothub_request_headers(lua_State *L, iothub_request *r, const char *auth_line) {
   char line[64];
   int rc = 0;
@@ -77,7 +80,7 @@ int iothub_request_headers(lua_State *L, iothub_request *r, const char *auth_lin
   snprintf(line, sizeof line, "x-ms-client-request-id: %s", r->request_id);
   iothub_buffer_reset(b);
   if ((auth_line && add_line(r, auth_line)) || add_line(r, "Accept: application/json") ||
-      add_line(r, line) || add_line(r, "Expect:") ||
+      add_line(r, line) || (r->body && r->body_len < 1024 * 1024 && add_line(r, "Expect:")) ||
       (r->body && !has_header(L, r->headers, "content-type") &&
        add_line(r, "Content-Type: application/json; charset=utf-8")))
     rc = -1;
