@@ -237,8 +237,10 @@ int iothub_client_begin(lua_State *L, iothub_client *c, iothub_xfer *t, const ch
   *msg = "out of memory";
   if (ensure_http(c, msg) != 0) return -1;
   if (build_request(L, c, &t->req, &url) == 0 && (t->http = iothub_http_dup(c->http)) != NULL &&
-      prepare(t, url.data) == 0)
+      prepare(t, url.data) == 0) {
     rc = 0;
+    c->requests++;
+  }
   iothub_buffer_free(&url, 0);               /* libcurl copied it */
   return rc;
 }
