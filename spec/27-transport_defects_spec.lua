@@ -229,6 +229,20 @@ describe("transport defects", function()
       h:close()
     end)
 
+    it("say a header line is too large when libcurl's own line limit stops it", function()
+      local h = hub()
+      H.fault { fault = "error", path = "/jobs/v2/" .. JOB, status = 404,
+        headers = { ["x-big"] = string.rep("h", 150000) } }
+      local job, err = h:get_job(JOB)
+      assert.is_nil(job)
+      assert.are.equal("transport", err.kind)
+      assert.are.equal("HeadersTooLarge", err.code, tostring(err))
+      assert.matches("header", err.message)
+      assert.is_number(err.curl_code)            -- libcurl failed here
+      assert.are.equal(JOB, h:get_job(JOB).jobId)
+      h:close()
+    end)
+
     it("carry no curl_code for a body over max_response_size, and one when libcurl failed", function()
       local h = hub { max_response_size = 1024 }
       H.fault { fault = "oversize", path = "/jobs/v2/" .. JOB, bytes = 4096 }

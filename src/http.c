@@ -49,11 +49,15 @@ const char *iothub_http_version(void) { return curl_version(); }
 
 time_t iothub_http_date(const char *s) { return curl_getdate(s, NULL); }
 
+/* Whether appending n bytes to b fails for its limit (not for memory). */
+static int over_limit(const iothub_buffer *b, size_t n) {
+  return b->limit && (n > b->limit || b->len > b->limit - n);
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   iothub_http *h = ud;
-  if (iothub_buffer_append(&h->body, p, size * n) == 0) return size * n;
-  h->too_large = TOO_LARGE_BODY;
-  return 0;
+  if (over_limit(&h->body, size * n)) { h->too_large = TOO_LARGE_BODY; return 0; }
+  return iothub_buffer_append(&h->body, p, size * n) == 0 ? size * n : 0;
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud) {
@@ -61,9 +65,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   size_t len = size * n;
   /* A new status line (after a 100 Continue, say) starts a new header set. */
   if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) iothub_buffer_reset(&h->head);
-  if (iothub_buffer_append(&h->head, p, len) == 0) return len;
-  h->too_large = TOO_LARGE_HEAD;
-  return 0;
+  if (over_limit(&h->head, len)) { h->too_large = TOO_LARGE_HEAD; return 0; }
+  return iothub_buffer_append(&h->head, p, len) == 0 ? len : 0;
 }
 
 /* Points the handle's callbacks and buffers at h (after new or dup). */
@@ -317,6 +320,16 @@ void iothub_http_push_error(lua_State *L, const iothub_http *h) {
   for (i = 0; i < sizeof codes / sizeof codes[0]; i++)
     if (codes[i].rc == h->rc) { name = codes[i].name; retryable = codes[i].retryable; break; }
   msg = h->errbuf[0] ? h->errbuf : curl_easy_strerror(h->rc);
+  /* libcurl's own limit on one header line (100 KiB): 7.88 reports it as
+   * out of memory once the answer has begun, later versions as too large. */
+  if ((h->rc == CURLE_OUT_OF_MEMORY && h->head.len > 0)
+#if LIBCURL_VERSION_NUM >= 0x080600
+      || h->rc == CURLE_TOO_LARGE
+#endif
+  ) {
+    name = "HeadersTooLarge";
+    msg = "a response header line is longer than libcurl accepts (100 KiB)";
+  }
   iothub_error_push(L, h->rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "transport", msg);
   lua_pushstring(L, name);
   lua_setfield(L, -2, "code");
