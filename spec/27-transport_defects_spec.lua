@@ -275,6 +275,11 @@ describe("transport defects", function()
       assert(values[1] and values[2])
       assert(h.client:prepare("GET", target, long))
       h:close()
+      -- a signature given twice: the first one is replaced
+      local sig = "SharedAccessSignature sr=h&sig=s&se=1&skn=k"
+      local c = assert(require("iothub.core").client("HostName=h;SharedAccessSignature=" .. sig
+        .. ";SharedAccessSignature=" .. sig, { endpoint = H.url, ca_file = H.ca_file }))
+      c:close()
       collectgarbage()
     ]]
 

@@ -42,6 +42,8 @@ const char *iothub_connstr_parse(iothub_connstr *cs, const char *s, size_t len) 
       else if (key_is(p, klen, "SharedAccessKey")) { key_b64 = v; key_b64_len = vlen; }
       /* Other keys (DeviceId, GatewayHostName, ...) are not ours; ignore them. */
       if (slot) {
+        /* A repeated part replaces the earlier one: wipe a replaced signature. */
+        if (slot == &cs->signature && *slot) OPENSSL_cleanse(*slot, strlen(*slot));
         free(*slot);
         *slot = vlen ? dup_range(v, vlen) : NULL;
       }
