@@ -52,7 +52,7 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all
 	@python3 -m unittest discover -q -s tools/emulator/tests
-	@tools/with-emulator tools/run-specs $(LUAS) lua5.4:curl-http doctests
+	@tools/with-emulator tools/run-specs $(LUAS) doctests
 
 # make doctest: only README.md's snippets and examples/ (tools/run-doctests),
 # on every Lua, as TAP; make test runs them too, counted in its totals.
@@ -115,7 +115,7 @@ FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 60
 FUZZ_FLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                  -fno-sanitize-recover=undefined
-FUZZERS       := connstr json errors wire http1
+FUZZERS       := connstr json errors http1
 ASAN_MODULES  := $(foreach l,$(ASAN_LUAS),$(BUILD)/asan/$(l)/iothub/core.so)
 FUZZ_BINS     := $(foreach f,$(FUZZERS),$(BUILD)/fuzz/fuzz_$(f))
 export SAN_CC FUZZ_SECONDS
@@ -134,10 +134,8 @@ $(BUILD)/valgrind/%/iothub/core.so: $(SRCS) $(HDRS)
 	$(CC) $(CFLAGS) $(WARN) $(DEFS) -I$(incdir_$*) $(CURL_CFLAGS) -shared -Wl,-z,nodelete \
 	  -o $@ $(SRCS) $(LIBS)
 
-# Harnesses link the whole core and Lua 5.4; fuzz_wire includes src/wire.c
-# itself (to reach its static functions), so it links the rest.
+# Harnesses link the whole core and Lua 5.4.
 FUZZ_SRCS = $(SRCS)
-$(BUILD)/fuzz/fuzz_wire: FUZZ_SRCS = $(filter-out src/wire.c,$(SRCS))
 # fuzz_http1 is the codec alone (it includes src/http1.c): no Lua, no libcurl.
 $(BUILD)/fuzz/fuzz_http1: fuzz/fuzz_http1.c src/http1.c src/http1.h
 	@mkdir -p $(dir $@)

@@ -35,7 +35,7 @@ build = {
       sources = {
         "src/buffer.c", "src/client.c", "src/connstr.c", "src/core.c", "src/errors.c",
         "src/http1.c", "src/http1_lua.c",
-        "src/http.c", "src/json.c", "src/loop.c", "src/request.c", "src/sas.c", "src/utf8.c", "src/util.c", "src/wire.c",
+        "src/http.c", "src/json.c", "src/loop.c", "src/request.c", "src/sas.c", "src/utf8.c", "src/util.c",
       },
       defines = { "_POSIX_C_SOURCE=200809L" },
       incdirs = { "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },

@@ -1,6 +1,6 @@
--- hub:get_jobs: many jobs read concurrently (one poll over the core's own
--- connections, or libcurl's multi interface when it runs whole requests),
--- with bounded concurrency and reused connections.
+-- hub:get_jobs: many jobs read concurrently (the core's scheduler over
+-- libcurl's multi interface, run until the batch is done), with bounded
+-- concurrency and reused connections.
 local core = require("iothub.core")
 local iothub = require("iothub")
 local H = require("helpers")

@@ -78,6 +78,18 @@ describe("tasks and iothub.poll", function()
     assert.is_true(longest < 0.25, ("a poll took %.3f s"):format(longest))
   end)
 
+  it("let a task's get_jobs run on as many connections as its concurrency", function()
+    H.control("POST", "delay", '{"seconds": 0.3, "path_prefix": "/jobs/v2/"}')
+    local ids = {}
+    for i = 1, 8 do ids[i] = "parallel-" .. i end
+    local task = iothub.spawn(function() return hub:get_jobs(ids, { concurrency = 8 }) end)
+    drain()
+    local _, errors = task:result()
+    for _, id in ipairs(ids) do assert.are.equal("JobNotFound", errors[id] and errors[id].code, id) end
+    -- all eight at once, each on its own connection (the loop's default is 4)
+    assert.is_true(H.stats().connections >= 8, "connections: " .. H.stats().connections)
+  end)
+
   it("keep blocking calls working outside tasks", function()
     iothub.spawn(function() return hub:get_job("fixture-method-1") end)
     assert.are.equal("fixture-twin-1", assert(hub:get_job("fixture-twin-1")).jobId)

@@ -11,8 +11,19 @@ int iothub_buffer_append(iothub_buffer *b, const void *p, size_t n) {
     size_t cap = b->cap ? b->cap : 1024;
     char *grown;
     while (cap < b->len + n + 1) cap *= 2;
-    grown = realloc(b->data, cap);
-    if (grown == NULL) return -1;
+    if (b->secret) {
+      /* Not realloc: the block it gives back would keep the secret. */
+      grown = malloc(cap);
+      if (grown == NULL) return -1;
+      if (b->data) {
+        memcpy(grown, b->data, b->len + 1);
+        OPENSSL_cleanse(b->data, b->cap);
+        free(b->data);
+      }
+    } else {
+      grown = realloc(b->data, cap);
+      if (grown == NULL) return -1;
+    }
     b->data = grown;
     b->cap = cap;
   }
@@ -32,7 +43,7 @@ void iothub_buffer_reset(iothub_buffer *b) {
 }
 
 void iothub_buffer_free(iothub_buffer *b, int wipe) {
-  if (b->data && wipe) OPENSSL_cleanse(b->data, b->cap);
+  if (b->data && (wipe || b->secret)) OPENSSL_cleanse(b->data, b->cap);
   free(b->data);
   b->data = NULL;
   b->len = b->cap = 0;

@@ -1,6 +1,8 @@
 /* client.c: the client userdata. Requests are built and responses decoded by
  * functions that do no I/O (client:prepare, client:decode), so non-blocking
- * transports reuse them; client:request runs them around one libcurl call. */
+ * transports reuse them; client:request runs them on one kept-alive libcurl
+ * handle, client:request_many on the core's scheduler (loop.h) until its
+ * batch is done. */
 #include "client.h"
 #include "buffer.h"
 #include "connstr.h"
@@ -8,13 +10,11 @@
 #include "errors.h"
 #include "http.h"
 #include "json.h"
+#include "loop.h"
 #include "request.h"
 #include "sas.h"
 #include "util.h"
-#include "wire.h"
 
-#include <poll.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,11 +27,14 @@ struct iothub_client {
   long long sas_ttl;
   long long sas_expiry;         /* of the cached token; 0 = none yet */
   iothub_buffer auth;           /* "Authorization: SharedAccessSignature ..." */
-  iothub_http http;             /* opened on the first blocking request */
+  iothub_http *http;            /* made on first use: blocking calls, and the
+                                 * template of every other handle */
   iothub_http_opts http_opts;   /* its strings are owned copies */
-  CURLM *multi;                 /* for request_many, made on first use */
-  iothub_http **pool;           /* its handles, each with its own buffers */
-  int pool_size, pool_cap;
+  iothub_sched batch;           /* request_many's, made on first use */
+  int has_batch;
+  iothub_http **idle;           /* handles of finished batch transfers, for the next */
+  int idle_n, idle_cap;
+  unsigned long connections;    /* opened by finished transfers */
   iothub_idgen ids;             /* request ids */
   int json_depth;               /* max_json_depth */
   unsigned long signatures;
@@ -42,17 +45,13 @@ struct iothub_client {
 static void client_release(iothub_client *c) {
   if (c->closed) return;
   c->closed = 1;
-  while (c->pool_size > 0) {
-    iothub_http *h = c->pool[--c->pool_size];
-    if (c->multi) curl_multi_remove_handle(c->multi, h->curl);
-    iothub_http_close(h);
-    free(h);
-  }
-  free(c->pool);
-  c->pool = NULL;
-  if (c->multi) curl_multi_cleanup(c->multi);
-  c->multi = NULL;
-  iothub_http_close(&c->http);
+  if (c->has_batch) iothub_sched_free(&c->batch);
+  c->has_batch = 0;
+  while (c->idle_n > 0) iothub_http_free(c->idle[--c->idle_n]);
+  free(c->idle);
+  c->idle = NULL;
+  iothub_http_free(c->http);
+  c->http = NULL;
   free((char *)c->http_opts.ca_file);
   free((char *)c->http_opts.user_agent);
   memset(&c->http_opts, 0, sizeof c->http_opts);
@@ -197,10 +196,11 @@ int iothub_client_new(lua_State *L) {
   return 1;
 }
 
-/* Opens the libcurl handle on first use; 0 or -1 with a message. */
+/* Makes the libcurl handle on first use; 0 or -1 with a message. */
 static int ensure_http(iothub_client *c, const char **msg) {
-  if (c->http.curl) return 0;
-  return iothub_http_open(&c->http, &c->http_opts, msg);
+  if (c->http) return 0;
+  c->http = iothub_http_new(&c->http_opts, msg);
+  return c->http ? 0 : -1;
 }
 
 /* The cached Authorization header line, re-signed only when the token is
@@ -209,6 +209,8 @@ static int ensure_auth(iothub_client *c) {
   long long now = (long long)time(NULL);
   long long margin = c->sas_ttl / 5 < 300 ? c->sas_ttl / 5 : 300;
   iothub_buffer token = {0};
+  token.secret = 1;
+  c->auth.secret = 1;
   if (c->cs.key == NULL && c->cs.signature == NULL) return 0;   /* no SAS: caller's auth */
   if (c->auth.len && (c->cs.signature || now + margin < c->sas_expiry)) return 0;
   iothub_buffer_reset(&c->auth);
@@ -230,105 +232,84 @@ static int ensure_auth(iothub_client *c) {
   return 0;
 }
 
-/* The request's headers (with this client's SAS, if it signs) and URL. */
+/* The request's header lines (with this client's SAS, if it signs) and URL. */
 static int build_request(lua_State *L, iothub_client *c, iothub_request *r, iothub_buffer *url) {
   if (ensure_auth(c) != 0) return -1;
   r->max_depth = c->json_depth;
   iothub_idgen_next(&c->ids, r->request_id);
   if (iothub_request_headers(L, r, c->auth.len ? c->auth.data : NULL) != 0) return -1;
   if (url && iothub_request_url(c->endpoint, r, url) != 0) {
-    curl_slist_free_all(r->header_list);
-    r->header_list = NULL;
+    iothub_request_free(r);
     return -1;
   }
   return 0;
 }
 
+/* Prepares t->http for t->req sent to url. */
+static int prepare(iothub_xfer *t, const char *url) {
+  iothub_http_request hr;
+  iothub_request_http(&t->req, url, &hr);
+  return iothub_http_prepare(t->http, &hr);
+}
 
-int iothub_client_begin(lua_State *L, iothub_client *c, iothub_request *r,
-                        iothub_buffer *url, iothub_http *h, const char **msg) {
+int iothub_client_begin(lua_State *L, iothub_client *c, iothub_xfer *t, const char **msg) {
+  iothub_buffer url = {0};
+  int rc = -1;
   *msg = "out of memory";
   if (ensure_http(c, msg) != 0) return -1;
-  if (build_request(L, c, r, url) != 0) return -1;
-  if (iothub_http_clone(h, &c->http) != 0) {
-    curl_slist_free_all(r->header_list);
-    r->header_list = NULL;
-    return -1;
+  if (build_request(L, c, &t->req, &url) == 0 && (t->http = iothub_http_dup(c->http)) != NULL &&
+      prepare(t, url.data) == 0) {
+    rc = 0;
+    c->requests++;
   }
-  return 0;
+  iothub_buffer_free(&url, 0);               /* libcurl copied it */
+  return rc;
 }
 
 /* client:request(method, target [, headers [, body]]) */
 static int client_request(lua_State *L) {
   iothub_client *c = check_open(L);
-  iothub_request r;
+  iothub_xfer t;
   iothub_buffer url = {0};
-  long status = 0;
-  CURLcode rc;
   const char *msg = NULL;
-  iothub_request_read(L, 2, 3, 4, 5, &r);
+  int rc;
+  memset(&t, 0, sizeof t);
+  iothub_request_read(L, 2, 3, 4, 5, &t.req);
   lua_settop(L, 5);
   if (ensure_http(c, &msg) != 0) {
     lua_pushnil(L);
     iothub_error_push(L, "transport", msg);
     return 2;
   }
-  if (build_request(L, c, &r, &url) != 0) {
-    curl_slist_free_all(r.header_list);
-    iothub_buffer_free(&url, 0);
+  t.http = c->http;
+  rc = build_request(L, c, &t.req, &url);
+  if (rc == 0) rc = prepare(&t, url.data);
+  iothub_buffer_free(&url, 0);
+  if (rc != 0) {
+    iothub_request_free(&t.req);
     return luaL_error(L, "iothub: out of memory");
   }
   c->requests++;
-  rc = iothub_http_perform(&c->http, r.method, url.data, r.header_list, r.body, r.body_len, &status);
-  curl_slist_free_all(r.header_list);
-  iothub_buffer_free(&url, 0);
-  if (rc != CURLE_OK) {
-    lua_pushnil(L);
-    iothub_http_push_error(L, &c->http, rc);
-    iothub_error_set_str(L, lua_gettop(L), "request_id", r.request_id, strlen(r.request_id));
-    return 2;
-  }
-  iothub_http_push_headers(L, &c->http);
-  return iothub_response_push(L, status, lua_gettop(L), c->http.body.data, c->http.body.len, r.request_id,
-                              c->json_depth);
+  iothub_http_perform(c->http);
+  iothub_request_free(&t.req);
+  c->connections += iothub_http_take_connections(c->http);
+  return iothub_transfer_push(L, c->http, &t.req);
 }
 
-/* The pool of handles for concurrent requests, grown to `size`. */
-static int ensure_pool(iothub_client *c, int size) {
-  const char *msg;
-  if (ensure_http(c, &msg) != 0) return -1;
-  if (c->multi == NULL && (c->multi = curl_multi_init()) == NULL) return -1;
-  if (size > c->pool_cap) {
-    iothub_http **grown = realloc(c->pool, (size_t)size * sizeof *grown);
-    if (grown == NULL) return -1;
-    c->pool = grown;
-    c->pool_cap = size;
-  }
-  while (c->pool_size < size) {
-    iothub_http *h = calloc(1, sizeof *h);
-    if (h == NULL || iothub_http_clone(h, &c->http) != 0) { free(h); return -1; }
-    c->pool[c->pool_size++] = h;
-  }
-  /* At most `size` connections at once, but keep every pooled handle's
-   * connection cached, so a later, smaller batch does not close them. */
-  curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)size);
-  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)c->pool_size);
-  return 0;
+/* A handle for a batch transfer: a finished one's, or a new copy. */
+static iothub_http *take_handle(iothub_client *c) {
+  if (c->idle_n > 0) return c->idle[--c->idle_n];
+  return iothub_http_dup(c->http);
 }
 
-/* Stores what finish() left on the stack into values[i] or errors[i]. */
-static void store_result(lua_State *L, int nret, int values, int errors, lua_Integer i) {
-  if (nret == 3) {
-    lua_pop(L, 2);
-    lua_rawseti(L, values, (int)i);
-  } else {
-    lua_rawseti(L, errors, (int)i);
-    lua_pop(L, 1);
-  }
+/* Keeps a finished transfer's handle for the next one (at most `keep`). */
+static void give_handle(iothub_client *c, iothub_http *h, int keep) {
+  if (c->idle_n < keep && c->idle_n < c->idle_cap) { c->idle[c->idle_n++] = h; return; }
+  iothub_http_free(h);
 }
 
 /* Builds request `idx` of the list at stack index 2 (its extra headers
- * re-read from the list) into its header list and url. */
+ * re-read from the list) into its header lines and url. */
 static int build_listed(lua_State *L, iothub_client *c, iothub_request *r, int idx, iothub_buffer *url) {
   int top = lua_gettop(L), rc;
   lua_rawgeti(L, 2, idx + 1);
@@ -340,93 +321,33 @@ static int build_listed(lua_State *L, iothub_client *c, iothub_request *r, int i
   return rc;
 }
 
-/* Stores a finished request's results in values[idx+1] or errors[idx+1]. */
-static void store_transfer(lua_State *L, iothub_http *h, CURLcode rc, iothub_request *r,
-                           int values, int errors, int idx) {
-  store_result(L, iothub_transfer_push(L, h, rc, r), values, errors, idx + 1);
-  curl_slist_free_all(r->header_list);
-  r->header_list = NULL;
-}
-
-/* request_many over the wire path: each pooled handle keeps its own
- * connection, and one poll() waits on all of them. */
-static int many_direct(lua_State *L, iothub_client *c, iothub_request *reqs, int n, int conc,
-                       int *slot_req, int values, int errors) {
-  struct pollfd *fds = lua_newuserdata(L, (size_t)conc * sizeof *fds);
-  struct pollfd *waits = lua_newuserdata(L, (size_t)conc * sizeof *waits);  /* per handle */
-  int *fd_slot = lua_newuserdata(L, (size_t)conc * sizeof *fd_slot);
-  char *ready = lua_newuserdata(L, (size_t)conc);
-  int next = 0, done = 0, i;
-  memset(ready, 0, (size_t)conc);
-  iothub_wire_connect_all(c->pool, conc, c->endpoint);
-  while (done < n) {
-    int nfds = 0, wait_ms = -1, finished = 0;
-    for (i = 0; i < conc && next < n; i++) {   /* a request for each free handle */
-      iothub_buffer url = {0};
-      CURLcode rc;
-      if (slot_req[i] >= 0) continue;
-      if (build_listed(L, c, &reqs[next], next, &url) != 0) {
-        iothub_buffer_free(&url, 0);
-        return -1;
-      }
-      c->requests++;
-      rc = iothub_wire_start(c->pool[i], reqs[next].method, url.data, reqs[next].header_list,
-                             reqs[next].body, reqs[next].body_len);
-      iothub_buffer_free(&url, 0);
-      if (rc != CURLE_OK) {                     /* could not connect: done, handle free */
-        store_transfer(L, c->pool[i], rc, &reqs[next], values, errors, next);
-        next++;
-        done++;
-        i--;
-        continue;
-      }
-      slot_req[i] = next++;
-      ready[i] = 1;
-    }
-    for (i = 0; i < conc; i++) {               /* advance what can move */
-      int left;
-      if (slot_req[i] < 0) continue;
-      if (ready[i]) {
-        CURLcode rc;
-        curl_socket_t fd;
-        int want = iothub_wire_step(c->pool[i], &rc, &fd);
-        ready[i] = 0;
-        if (want == IOTHUB_WIRE_DONE) {
-          store_transfer(L, c->pool[i], rc, &reqs[slot_req[i]], values, errors, slot_req[i]);
-          slot_req[i] = -1;
-          done++;
-          finished = 1;
-          continue;
-        }
-        waits[i].fd = fd;
-        waits[i].events = want == IOTHUB_WIRE_READ ? POLLIN : POLLOUT;
-      }
-      fds[nfds] = waits[i];
-      fds[nfds].revents = 0;
-      fd_slot[nfds++] = i;
-      left = iothub_wire_ms_left(c->pool[i]);
-      if (wait_ms < 0 || left < wait_ms) wait_ms = left;
-    }
-    if (finished || nfds == 0) continue;        /* start the next ones first */
-    if (poll(fds, (nfds_t)nfds, wait_ms) <= 0) {
-      for (i = 0; i < nfds; i++) ready[fd_slot[i]] = 1;   /* deadlines, EINTR */
-    } else {
-      for (i = 0; i < nfds; i++)
-        if (fds[i].revents) ready[fd_slot[i]] = 1;
-    }
-  }
-  return 0;
+/* Starts request `idx` of the batch; -1 when memory runs out. */
+static int start_listed(lua_State *L, iothub_client *c, const iothub_request *r, int idx) {
+  iothub_buffer url = {0};
+  iothub_xfer *t = calloc(1, sizeof *t);
+  int rc = -1;
+  if (t == NULL) return -1;
+  t->req = *r;
+  t->tag = idx;
+  if (build_listed(L, c, &t->req, idx, &url) == 0 && (t->http = take_handle(c)) != NULL &&
+      prepare(t, url.data) == 0 && iothub_sched_start(&c->batch, t) == 0)
+    rc = 0;
+  iothub_buffer_free(&url, 0);
+  if (rc != 0) iothub_xfer_free(t);
+  else c->requests++;
+  return rc;
 }
 
 /* client:request_many(requests [, concurrency]) -> values, errors
  * requests is a list of { method, target [, headers [, body]] }; at most
- * `concurrency` run at once over a shared connection cache. values[i] holds
- * what request i returned, or errors[i] its error. */
+ * `concurrency` run at once, on as many connections at most, kept for the
+ * next batch. values[i] holds what request i returned, or errors[i] its
+ * error. The core's scheduler runs until the batch is done. */
 static int client_request_many(lua_State *L) {
   iothub_client *c = check_open(L);
-  int n, i, conc, next = 0, active = 0, done = 0, values, errors, failed = 0;
+  int n, i, conc, next = 0, done = 0, values, errors;
   iothub_request *reqs;
-  int *slot_req;
+  const char *msg;
   luaL_checktype(L, 2, LUA_TTABLE);
   conc = (int)luaL_optinteger(L, 3, IOTHUB_CONCURRENCY);
   luaL_argcheck(L, conc >= 1 && conc <= IOTHUB_MAX_CONCURRENCY, 3, "concurrency must be 1..256");
@@ -434,7 +355,6 @@ static int client_request_many(lua_State *L) {
   n = (int)iothub_rawlen(L, 2);
   /* Scratch memory as userdata, so a raise below leaks nothing. */
   reqs = lua_newuserdata(L, (size_t)(n ? n : 1) * sizeof *reqs);
-  slot_req = lua_newuserdata(L, (size_t)conc * sizeof *slot_req);
   for (i = 0; i < n; i++) {                   /* check everything first */
     int top = lua_gettop(L);
     lua_rawgeti(L, 2, i + 1);
@@ -451,59 +371,53 @@ static int client_request_many(lua_State *L) {
   values = lua_gettop(L);
   lua_newtable(L);
   errors = values + 1;
-  if (n > 0 && ensure_pool(c, conc < n ? conc : n) != 0) return luaL_error(L, "iothub: out of memory");
-  for (i = 0; i < conc; i++) slot_req[i] = -1;
-  if (n > 0 && iothub_http_direct(&c->http, c->endpoint)) {
-    if (conc > n) conc = n;
-    if (many_direct(L, c, reqs, n, conc, slot_req, values, errors) == 0) {
-      lua_settop(L, errors);
-      return 2;
-    }
-    for (i = 0; i < n; i++) curl_slist_free_all(reqs[i].header_list);
-    return luaL_error(L, "iothub: out of memory");
+  if (n == 0) return 2;
+  if (conc > n) conc = n;
+  if (ensure_http(c, &msg) != 0) return luaL_error(L, "iothub: %s", msg);
+  if (!c->has_batch) {
+    if (iothub_sched_init(&c->batch, conc) != 0) return luaL_error(L, "iothub: cannot create a libcurl multi handle");
+    c->has_batch = 1;
   }
-  while (done < n && !failed) {
-    int running = 0, queued;
-    CURLMsg *msg;
-    for (i = 0; i < c->pool_size && i < conc && next < n; i++) {
-      iothub_request *r;
-      iothub_buffer url = {0};
-      if (slot_req[i] >= 0) continue;
-      r = &reqs[next];
-      if (build_listed(L, c, r, next, &url) != 0) {
-        iothub_buffer_free(&url, 0);
-        failed = 1;
-        break;
+  if (c->idle_cap < conc) {
+    iothub_http **grown = realloc(c->idle, (size_t)conc * sizeof *grown);
+    if (grown == NULL) return luaL_error(L, "iothub: out of memory");
+    c->idle = grown;
+    c->idle_cap = conc;
+  }
+  /* What a batch cut short by a raise left running is dropped, never
+   * delivered to this one. */
+  iothub_sched_discard_all(&c->batch);
+  iothub_sched_limit(&c->batch, conc);
+  while (done < n) {
+    iothub_xfer *t;
+    int got = 0;
+    while (next < n && c->batch.running < conc) {
+      if (start_listed(L, c, &reqs[next], next) != 0) {
+        iothub_sched_discard_all(&c->batch);
+        return luaL_error(L, "iothub: out of memory");
       }
-      iothub_http_setup(c->pool[i], r->method, url.data, r->header_list, r->body, r->body_len);
-      iothub_buffer_free(&url, 0);            /* libcurl copied the URL */
-      curl_easy_setopt(c->pool[i]->curl, CURLOPT_PRIVATE, (void *)(intptr_t)i);
-      curl_multi_add_handle(c->multi, c->pool[i]->curl);
-      c->requests++;
-      slot_req[i] = next++;
-      active++;
+      next++;
     }
-    if (failed) break;
-    curl_multi_perform(c->multi, &running);
-    while ((msg = curl_multi_info_read(c->multi, &queued)) != NULL) {
-      char *priv = NULL;
-      int slot;
-      if (msg->msg != CURLMSG_DONE) continue;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-      slot = (int)(intptr_t)priv;
-      curl_multi_remove_handle(c->multi, msg->easy_handle);
-      store_transfer(L, c->pool[slot], msg->data.result, &reqs[slot_req[slot]], values, errors, slot_req[slot]);
-      slot_req[slot] = -1;
-      active--;
+    iothub_sched_step(&c->batch, 0);
+    while ((t = iothub_sched_next(&c->batch)) != NULL) {
+      int nret;
+      c->connections += iothub_http_take_connections(t->http);
+      nret = iothub_transfer_push(L, t->http, &t->req);
+      if (nret == 3) {
+        lua_pop(L, 2);
+        lua_rawseti(L, values, t->tag + 1);
+      } else {
+        lua_rawseti(L, errors, t->tag + 1);
+        lua_pop(L, 1);
+      }
+      t = iothub_sched_take(&c->batch);
+      give_handle(c, t->http, conc);
+      t->http = NULL;
+      iothub_xfer_free(t);
       done++;
+      got++;
     }
-    if (done < n && active > 0) curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
-  }
-  if (failed) {                               /* out of memory: undo and raise */
-    for (i = 0; i < conc && i < c->pool_size; i++)
-      if (slot_req[i] >= 0) curl_multi_remove_handle(c->multi, c->pool[i]->curl);
-    for (i = 0; i < n; i++) curl_slist_free_all(reqs[i].header_list);
-    return luaL_error(L, "iothub: out of memory");
+    if (got == 0 && done < n) iothub_sched_step(&c->batch, 1000);
   }
   return 2;
 }
@@ -514,7 +428,7 @@ static int client_request_many(lua_State *L) {
 static int client_prepare(lua_State *L) {
   iothub_client *c = check_open(L);
   iothub_request r;
-  struct curl_slist *h;
+  const char *p, *end;
   iothub_request_read(L, 2, 3, 4, 5, &r);
   lua_settop(L, 5);
   if (build_request(L, c, &r, NULL) != 0) return luaL_error(L, "iothub: out of memory");
@@ -530,17 +444,20 @@ static int client_prepare(lua_State *L) {
     lua_setfield(L, -2, "body");
   }
   lua_newtable(L);
-  for (h = r.header_list; h; h = h->next) {
-    const char *colon = strchr(h->data, ':');
+  for (p = r.header_lines.data, end = p + r.header_lines.len; p && p < end;) {
+    const char *eol = strstr(p, "\r\n");
+    const char *colon = memchr(p, ':', (size_t)(eol - p));
     const char *v = colon + 1;
-    while (*v == ' ') v++;
-    if (*v == '\0') continue;              /* "Expect:" only tells curl */
-    lua_pushlstring(L, h->data, (size_t)(colon - h->data));
-    lua_pushstring(L, v);
-    lua_rawset(L, -3);
+    while (v < eol && *v == ' ') v++;
+    if (v < eol) {                          /* "Expect:" only tells libcurl */
+      lua_pushlstring(L, p, (size_t)(colon - p));
+      lua_pushlstring(L, v, (size_t)(eol - v));
+      lua_rawset(L, -3);
+    }
+    p = eol + 2;
   }
   lua_setfield(L, -2, "headers");
-  curl_slist_free_all(r.header_list);
+  iothub_request_free(&r);
   return 1;
 }
 
@@ -558,21 +475,15 @@ static int client_decode(lua_State *L) {
   return iothub_response_push(L, status, 3, body, len, request_id, c->json_depth);
 }
 
-static unsigned long total_connections(const iothub_client *c) {
-  unsigned long n = c->http.connections;
-  int i;
-  for (i = 0; i < c->pool_size; i++) n += c->pool[i]->connections;
-  return n;
-}
-
 static int client_stats(lua_State *L) {
   iothub_client *c = luaL_checkudata(L, 1, IOTHUB_CLIENT_MT);
+  /* Integers on 5.3+ (lua_pushinteger is a float only on 5.1/5.2). */
   lua_createtable(L, 0, 3);
-  lua_pushnumber(L, (lua_Number)c->signatures);
+  lua_pushinteger(L, (lua_Integer)c->signatures);
   lua_setfield(L, -2, "signatures");
-  lua_pushnumber(L, (lua_Number)c->requests);
+  lua_pushinteger(L, (lua_Integer)c->requests);
   lua_setfield(L, -2, "requests");
-  lua_pushnumber(L, (lua_Number)total_connections(c));
+  lua_pushinteger(L, (lua_Integer)c->connections);
   lua_setfield(L, -2, "connections");
   return 1;
 }

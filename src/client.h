@@ -6,6 +6,7 @@
 #include "buffer.h"
 #include "compat.h"
 #include "http.h"
+#include "loop.h"
 #include "request.h"
 
 /* Internal to the module: only luaopen_iothub_core is exported. */
@@ -24,11 +25,11 @@ typedef struct iothub_client iothub_client;
 /* The open client at idx; raises when it is not a client or is closed. */
 iothub_client *iothub_client_at(lua_State *L, int idx);
 
-/* For transfers run elsewhere (loop.c): builds r's headers and URL with the
- * client's auth and endpoint, and a new handle with the client's options
- * into h. 0, or -1 with a static message in *msg. */
-int iothub_client_begin(lua_State *L, iothub_client *c, iothub_request *r,
-                        iothub_buffer *url, iothub_http *h, const char **msg);
+/* For transfers run elsewhere (loop.c): builds t->req's header lines and
+ * URL with the client's auth and endpoint, and a new handle with the
+ * client's options, prepared to send it, into t->http. 0, or -1 with a
+ * static message in *msg. */
+int iothub_client_begin(lua_State *L, iothub_client *c, iothub_xfer *t, const char **msg);
 
 #pragma GCC visibility pop
 

@@ -103,6 +103,8 @@ const char *iothub_connstr_parse(iothub_connstr *cs, const char *s, size_t len) 
       else if (key_is(k, (size_t)(k_end - k), "DeviceId") || key_is(k, (size_t)(k_end - k), "ModuleId")) device = 1;
       /* Other keys (GatewayHostName, ...) are not ours; ignore them. */
       if (slot) {
+        /* A repeated part replaces the earlier one: wipe a replaced signature. */
+        if (slot == &cs->signature && *slot) OPENSSL_cleanse(*slot, strlen(*slot));
         free(*slot);
         *slot = v_end > v ? dup_range(v, (size_t)(v_end - v)) : NULL;
       }

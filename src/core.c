@@ -27,6 +27,7 @@ static int core_sas_token(lua_State *L) {
   unsigned char *key;
   iothub_buffer token = {0};
   long long expiry;
+  token.secret = 1;
   int rc;
   /* Converting a double beyond long long's range is undefined behaviour. */
   luaL_argcheck(L, se > -1e15 && se < 1e15, 3, "expiry out of range");
@@ -50,6 +51,7 @@ static int core_hmac_sha256(lua_State *L) {
   unsigned char *key = iothub_base64_decode(key_b64, klen, &key_len);
   iothub_buffer sig = {0};
   int rc;
+  sig.secret = 1;
   if (key == NULL) return luaL_argerror(L, 1, "key is not valid base64");
   rc = iothub_hmac_sha256_b64(&sig, key, key_len, msg, mlen);
   OPENSSL_cleanse(key, key_len);
@@ -211,7 +213,7 @@ int luaopen_iothub_core(lua_State *L) {
   lua_setfield(L, -2, "version");
   push_limits(L);
   lua_setfield(L, -2, "limits");
-  lua_pushstring(L, curl_version());
+  lua_pushstring(L, iothub_http_version());
   lua_setfield(L, -2, "curl_version");
   return 1;
 }

@@ -1,12 +1,12 @@
 /* errors.c: error tables and error-body parsing (see errors.h). */
 #include "errors.h"
+#include "http.h"
 #include "json.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <curl/curl.h>
 
 static const struct { const char *name; long long code; } known_codes[] = {
   { "DeviceNotFound", 404001 }, { "JobNotFound", 404002 },
@@ -244,7 +244,7 @@ static void set_retry_after(lua_State *L, int err, int headers) {
     double v = strtod(s, &end);
     if (end != s && *end == '\0' && v >= 0 && isfinite(v)) seconds = v;
     else {
-      time_t at = curl_getdate(s, NULL);   /* an HTTP date */
+      time_t at = iothub_http_date(s);   /* an HTTP date */
       if (at != (time_t)-1) seconds = difftime(at, time(NULL)) > 0 ? difftime(at, time(NULL)) : 0;
     }
   }

@@ -1,53 +1,110 @@
-/* loop.c: the non-blocking request loop (see loop.h). Each transfer gets its
- * own handle with its client's options; the multi handle's connection cache
- * keeps connections alive between them. Nothing here calls into Lua while
- * libcurl is on the C stack. */
+/* loop.c: the request scheduler and the non-blocking loop (see loop.h).
+ * The multi handle's connection cache keeps connections alive between
+ * transfers. Nothing here calls into Lua while libcurl is on the C stack:
+ * results are pushed after iothub_multi_done has handed a transfer back. */
 #include "loop.h"
 #include "client.h"
 #include "defaults.h"
 #include "errors.h"
-#include "http.h"
-#include "request.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct transfer {
-  iothub_http http;
-  iothub_request req;        /* header list and request id; its strings are not kept */
-  char *body;                /* owned copy: libcurl reads it during the transfer */
-  lua_Integer id;
-  struct transfer *next;
-} transfer;
+int iothub_sched_init(iothub_sched *s, int max_host) {
+  memset(s, 0, sizeof *s);
+  s->multi = iothub_multi_new(max_host);
+  return s->multi ? 0 : -1;
+}
 
-typedef struct iothub_loop {
-  CURLM *multi;
-  transfer *active;
-  lua_Integer last_id;
-  int running;
-  int closed;
-} iothub_loop;
+void iothub_sched_limit(iothub_sched *s, int max_host) {
+  iothub_multi_limit(s->multi, max_host);
+}
 
-static void transfer_free(iothub_loop *lp, transfer *t) {
-  if (lp->multi && t->http.curl) curl_multi_remove_handle(lp->multi, t->http.curl);
-  iothub_http_close(&t->http);
-  curl_slist_free_all(t->req.header_list);
+void iothub_xfer_free(iothub_xfer *t) {
+  if (t == NULL) return;
+  iothub_http_free(t->http);
+  iothub_request_free(&t->req);
   free(t->body);
   free(t);
 }
+
+static void unlink_xfer(iothub_sched *s, iothub_xfer *t) {
+  iothub_xfer **p = &s->active;
+  while (*p && *p != t) p = &(*p)->next;
+  if (*p) {
+    *p = t->next;
+    s->running--;
+  }
+  t->next = NULL;
+}
+
+int iothub_sched_start(iothub_sched *s, iothub_xfer *t) {
+  iothub_http_set_owner(t->http, t);
+  if (iothub_multi_add(s->multi, t->http) != 0) return -1;
+  t->id = ++s->last_id;
+  t->next = s->active;
+  s->active = t;
+  s->running++;
+  return 0;
+}
+
+void iothub_sched_step(iothub_sched *s, int wait_ms) {
+  iothub_multi_perform(s->multi);
+  if (wait_ms > 0) {
+    iothub_multi_wait(s->multi, wait_ms);
+    iothub_multi_perform(s->multi);
+  }
+}
+
+iothub_xfer *iothub_sched_next(iothub_sched *s) {
+  iothub_http *h;
+  iothub_xfer *t;
+  iothub_xfer_free(iothub_sched_take(s));
+  if ((h = iothub_multi_done(s->multi)) == NULL) return NULL;
+  t = iothub_http_owner(h);
+  unlink_xfer(s, t);
+  s->handing = t;
+  return t;
+}
+
+iothub_xfer *iothub_sched_take(iothub_sched *s) {
+  iothub_xfer *t = s->handing;
+  s->handing = NULL;
+  return t;
+}
+
+void iothub_sched_discard(iothub_sched *s, iothub_xfer *t) {
+  iothub_multi_remove(s->multi, t->http);
+  unlink_xfer(s, t);
+}
+
+void iothub_sched_discard_all(iothub_sched *s) {
+  iothub_xfer_free(iothub_sched_take(s));
+  while (s->active) {
+    iothub_xfer *t = s->active;
+    iothub_sched_discard(s, t);
+    iothub_xfer_free(t);
+  }
+}
+
+void iothub_sched_free(iothub_sched *s) {
+  iothub_sched_discard_all(s);
+  iothub_multi_free(s->multi);
+  s->multi = NULL;
+}
+
+/* --- the Lua loop ----------------------------------------------------------- */
+
+typedef struct iothub_loop {
+  iothub_sched sched;
+  int closed;
+} iothub_loop;
 
 /* One idempotent close behind close and __gc: abandons transfers in flight. */
 static void loop_release(iothub_loop *lp) {
   if (lp->closed) return;
   lp->closed = 1;
-  while (lp->active) {
-    transfer *t = lp->active;
-    lp->active = t->next;
-    transfer_free(lp, t);
-  }
-  if (lp->multi) curl_multi_cleanup(lp->multi);
-  lp->multi = NULL;
-  lp->running = 0;
+  iothub_sched_free(&lp->sched);
 }
 
 static iothub_loop *check_loop(lua_State *L) {
@@ -57,8 +114,8 @@ static iothub_loop *check_loop(lua_State *L) {
 }
 
 /* core.loop([max_connections]): at most that many connections per host
- * (default 4), so a burst of requests costs a few TLS handshakes in one
- * poll, not one per request, and then reuses them. */
+ * (default 4; loop:limit changes it), so a burst of requests costs a few
+ * TLS handshakes, not one per request, and then reuses them. */
 int iothub_loop_new(lua_State *L) {
   lua_Integer max_connections = luaL_optinteger(L, 1, IOTHUB_LOOP_CONNECTIONS);
   iothub_loop *lp;
@@ -68,80 +125,84 @@ int iothub_loop_new(lua_State *L) {
   lp->closed = 1;
   luaL_getmetatable(L, IOTHUB_LOOP_MT);
   lua_setmetatable(L, -2);
-  if (iothub_http_global_init() != 0 || (lp->multi = curl_multi_init()) == NULL)
+  if (iothub_sched_init(&lp->sched, (int)max_connections) != 0)
     return luaL_error(L, "iothub: cannot create a libcurl multi handle");
-  curl_multi_setopt(lp->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_connections);
-  curl_multi_setopt(lp->multi, CURLMOPT_MAXCONNECTS, (long)max_connections * 4);
   lp->closed = 0;
   return 1;
+}
+
+/* loop:limit(max_connections): the per-host connection limit from now on. */
+static int loop_limit(lua_State *L) {
+  iothub_loop *lp = check_loop(L);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, n >= 1 && n <= 256, 2, "max_connections must be 1..256");
+  iothub_sched_limit(&lp->sched, (int)n);
+  return 0;
 }
 
 /* loop:start(client, method, target [, headers [, body]]) -> id | nil, err */
 static int loop_start(lua_State *L) {
   iothub_loop *lp = check_loop(L);
   iothub_client *c = iothub_client_at(L, 2);
-  iothub_buffer url = {0};
-  const char *msg = NULL;
   iothub_request req;
-  transfer *t;
+  const char *msg = NULL;
+  iothub_xfer *t;
   lua_settop(L, 6);
   iothub_request_read(L, 3, 4, 5, 6, &req);   /* may raise: nothing allocated yet */
   t = calloc(1, sizeof *t);
   if (t == NULL) return luaL_error(L, "iothub: out of memory");
   t->req = req;
-  if (t->req.body) {
-    t->body = malloc(t->req.body_len + 1);
+  if (req.body) {
+    t->body = malloc(req.body_len + 1);
     if (t->body == NULL) { free(t); return luaL_error(L, "iothub: out of memory"); }
-    memcpy(t->body, t->req.body, t->req.body_len);
+    memcpy(t->body, req.body, req.body_len);
+    t->req.body = t->body;                    /* libcurl reads it during the transfer */
   }
-  if (iothub_client_begin(L, c, &t->req, &url, &t->http, &msg) != 0) {
-    iothub_buffer_free(&url, 0);
-    free(t->body);
-    free(t);
+  if (iothub_client_begin(L, c, t, &msg) != 0) {
+    iothub_xfer_free(t);
     lua_pushnil(L);
     iothub_error_push(L, "transport", msg);
     return 2;
   }
-  iothub_http_setup(&t->http, t->req.method, url.data, t->req.header_list, t->body, t->req.body_len);
-  iothub_buffer_free(&url, 0);                /* libcurl copied it */
-  t->req.method = t->req.target = t->req.body = NULL;
-  t->id = ++lp->last_id;
-  curl_easy_setopt(t->http.curl, CURLOPT_PRIVATE, (void *)t);
-  if (curl_multi_add_handle(lp->multi, t->http.curl) != CURLM_OK) {
-    transfer_free(lp, t);
+  t->req.method = t->req.target = NULL;
+  if (iothub_sched_start(&lp->sched, t) != 0) {
+    iothub_xfer_free(t);
     lua_pushnil(L);
     iothub_error_push(L, "transport", "cannot add the request to the loop");
     return 2;
   }
-  t->next = lp->active;
-  lp->active = t;
-  lp->running++;
   lua_pushinteger(L, t->id);
   return 1;
 }
 
-static void unlink_transfer(iothub_loop *lp, transfer *t) {
-  transfer **p = &lp->active;
-  while (*p && *p != t) p = &(*p)->next;
-  if (*p) *p = t->next;
+/* loop:cancel(id) -> whether a transfer was dropped: its connection is
+ * closed, its result never delivered. */
+static int loop_cancel(lua_State *L) {
+  iothub_loop *lp = check_loop(L);
+  lua_Integer id = luaL_checkinteger(L, 2);
+  iothub_xfer *t;
+  for (t = lp->sched.active; t; t = t->next)
+    if (t->id == id) break;
+  if (t) {
+    iothub_sched_discard(&lp->sched, t);
+    iothub_xfer_free(t);
+  }
+  lua_pushboolean(L, t != NULL);
+  return 1;
 }
 
-/* Moves every finished transfer into the results list at `results`. */
+/* Moves every finished transfer into the results list at `results`. Each
+ * stays the scheduler's while its results are pushed (a raise there leaves
+ * it to be freed, never delivered again). */
 static int collect(lua_State *L, iothub_loop *lp, int results, int n) {
-  CURLMsg *msg;
-  int queued;
-  while ((msg = curl_multi_info_read(lp->multi, &queued)) != NULL) {
-    transfer *t = NULL;
+  iothub_xfer *t;
+  while ((t = iothub_sched_next(&lp->sched)) != NULL) {
     int entry, nret;
-    if (msg->msg != CURLMSG_DONE) continue;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
-    if (t == NULL) continue;
-    curl_multi_remove_handle(lp->multi, t->http.curl);
     lua_createtable(L, 0, 4);
     entry = lua_gettop(L);
     lua_pushinteger(L, t->id);
     lua_setfield(L, entry, "id");
-    nret = iothub_transfer_push(L, &t->http, msg->data.result, &t->req);
+    nret = iothub_transfer_push(L, t->http, &t->req);
     if (nret == 3) {                           /* value, headers, status */
       lua_setfield(L, entry, "status");
       lua_setfield(L, entry, "headers");
@@ -151,9 +212,6 @@ static int collect(lua_State *L, iothub_loop *lp, int results, int n) {
       lua_pop(L, 1);
     }
     lua_rawseti(L, results, ++n);
-    unlink_transfer(lp, t);
-    lp->running--;
-    transfer_free(lp, t);
   }
   return n;
 }
@@ -164,28 +222,27 @@ static int collect(lua_State *L, iothub_loop *lp, int results, int n) {
 static int loop_poll(lua_State *L) {
   iothub_loop *lp = check_loop(L);
   double timeout = luaL_optnumber(L, 2, 0);
-  int results, n = 0, still = 0;
+  int results, n;
   luaL_argcheck(L, timeout >= 0, 2, "timeout must not be negative");
   lua_settop(L, 2);
   lua_newtable(L);
   results = lua_gettop(L);
-  curl_multi_perform(lp->multi, &still);
-  n = collect(L, lp, results, n);
+  iothub_sched_step(&lp->sched, 0);
+  n = collect(L, lp, results, 0);
   if (n == 0 && timeout > 0) {
     /* Waits for activity or the timeout; with no transfer it just sleeps.
      * At most 1e6 s at a time: the int milliseconds must not overflow. */
     if (timeout > 1e6) timeout = 1e6;
-    curl_multi_poll(lp->multi, NULL, 0, (int)(timeout * 1000 + 0.5), NULL);
-    curl_multi_perform(lp->multi, &still);
-    n = collect(L, lp, results, n);
+    iothub_sched_step(&lp->sched, (int)(timeout * 1000 + 0.5));
+    collect(L, lp, results, n);
   }
-  lua_pushinteger(L, lp->running);
+  lua_pushinteger(L, lp->sched.running);
   return 2;
 }
 
 static int loop_running(lua_State *L) {
   iothub_loop *lp = luaL_checkudata(L, 1, IOTHUB_LOOP_MT);
-  lua_pushinteger(L, lp->closed ? 0 : lp->running);
+  lua_pushinteger(L, lp->closed ? 0 : lp->sched.running);
   return 1;
 }
 
@@ -197,7 +254,7 @@ static int loop_close(lua_State *L) {
 void iothub_loop_init(lua_State *L) {
   static const luaL_Reg methods[] = {
     { "start", loop_start }, { "poll", loop_poll }, { "running", loop_running },
-    { "close", loop_close }, { NULL, NULL },
+    { "cancel", loop_cancel }, { "limit", loop_limit }, { "close", loop_close }, { NULL, NULL },
   };
   if (luaL_newmetatable(L, IOTHUB_LOOP_MT)) {
     lua_newtable(L);

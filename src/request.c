@@ -43,13 +43,15 @@ void iothub_request_read(lua_State *L, int method, int target, int headers, int 
     }
   }
   if (!lua_isnoneornil(L, body)) r->body = luaL_checklstring(L, body, &r->body_len);
+  /* A create without an id in its target is not idempotent: a second copy
+   * would make a second job. Reads, cancels and PUTs to an id may repeat. */
+  r->once = strcmp(r->method, "POST") == 0 && strncmp(r->target, "/jobs/create", 12) == 0 &&
+            (r->target[12] == '\0' || r->target[12] == '?');
 }
 
-static int add_header(iothub_request *r, const char *line) {
-  struct curl_slist *next = curl_slist_append(r->header_list, line);
-  if (next == NULL) return -1;
-  r->header_list = next;
-  return 0;
+static int add_line(iothub_request *r, const char *line) {
+  return iothub_buffer_append_str(&r->header_lines, line) ||
+         iothub_buffer_append(&r->header_lines, "\r\n", 2);
 }
 
 /* Whether the extra headers table (stack index, 0 for none) names header
@@ -66,34 +68,49 @@ static int has_header(lua_State *L, int headers, const char *lower) {
   return found;
 }
 
+/* "Expect:" with no value tells libcurl not to send "Expect: 100-continue"
+ * and wait for an answer before a body: worth it only for a body of 1 MiB
+ * or more (libcurl's own threshold), where a final answer such as 413 then
+ * comes before the body is sent. */
 int iothub_request_headers(lua_State *L, iothub_request *r, const char *auth_line) {
   char line[64];
   int rc = 0;
-  iothub_buffer extra = {0};
+  iothub_buffer *b = &r->header_lines;
+  b->secret = 1;                            /* it holds the Authorization */
   snprintf(line, sizeof line, "x-ms-client-request-id: %s", r->request_id);
-  if ((auth_line && add_header(r, auth_line)) || add_header(r, "Accept: application/json") ||
-      add_header(r, line) || add_header(r, "Expect:") ||
+  iothub_buffer_reset(b);
+  if ((auth_line && add_line(r, auth_line)) || add_line(r, "Accept: application/json") ||
+      add_line(r, line) || (r->body && r->body_len < 1024 * 1024 && add_line(r, "Expect:")) ||
       (r->body && !has_header(L, r->headers, "content-type") &&
-       add_header(r, "Content-Type: application/json; charset=utf-8")))
+       add_line(r, "Content-Type: application/json; charset=utf-8")))
     rc = -1;
   if (rc == 0 && r->headers) {
     lua_pushnil(L);
     while (lua_next(L, r->headers)) {
       size_t kn, vn;
       const char *k = lua_tolstring(L, -2, &kn), *v = lua_tolstring(L, -1, &vn);
-      iothub_buffer_reset(&extra);
-      if (rc == 0 && (iothub_buffer_append(&extra, k, kn) || iothub_buffer_append(&extra, ": ", 2) ||
-                      iothub_buffer_append(&extra, v, vn) || add_header(r, extra.data)))
+      if (rc == 0 && (iothub_buffer_append(b, k, kn) || iothub_buffer_append(b, ": ", 2) ||
+                      iothub_buffer_append(b, v, vn) || iothub_buffer_append(b, "\r\n", 2)))
         rc = -1;
       lua_pop(L, 1);
     }
   }
-  iothub_buffer_free(&extra, 0);
-  if (rc != 0) {
-    curl_slist_free_all(r->header_list);
-    r->header_list = NULL;
-  }
+  if (rc != 0) iothub_request_free(r);
   return rc;
+}
+
+void iothub_request_free(iothub_request *r) {
+  iothub_buffer_free(&r->header_lines, 1);
+}
+
+void iothub_request_http(const iothub_request *r, const char *url, iothub_http_request *out) {
+  out->method = r->method;
+  out->url = url;
+  out->header_lines = r->header_lines.data ? r->header_lines.data : "";
+  out->header_len = r->header_lines.len;
+  out->body = r->body;
+  out->body_len = r->body_len;
+  out->once = r->once;
 }
 
 int iothub_request_url(const char *endpoint, const iothub_request *r, iothub_buffer *url) {
@@ -130,19 +147,20 @@ failed:
   return 2;
 }
 
-int iothub_transfer_push(lua_State *L, iothub_http *h, CURLcode rc, const iothub_request *r) {
-  long status = iothub_http_finish(h);
+int iothub_transfer_push(lua_State *L, const iothub_http *h, const iothub_request *r) {
+  const char *body;
+  size_t len;
   int nret;
-  if (rc != CURLE_OK) {
+  if (iothub_http_failed(h)) {
     lua_pushnil(L);
-    iothub_http_push_error(L, h, rc);
+    iothub_http_push_error(L, h);
     iothub_error_set_str(L, lua_gettop(L), "request_id", r->request_id, strlen(r->request_id));
     return 2;
   }
+  body = iothub_http_body(h, &len);
   iothub_http_push_headers(L, h);
-  nret = iothub_response_push(L, status, lua_gettop(L), h->body.data, h->body.len, r->request_id,
+  nret = iothub_response_push(L, iothub_http_status(h), lua_gettop(L), body, len, r->request_id,
                               r->max_depth);
   lua_remove(L, -(nret + 1));             /* the header table under the results */
   return nret;
 }
-

@@ -5,7 +5,6 @@
 #ifndef IOTHUB_REQUEST_H
 #define IOTHUB_REQUEST_H
 
-#include <curl/curl.h>
 #include "buffer.h"
 #include "compat.h"
 #include "http.h"
@@ -23,8 +22,9 @@ typedef struct iothub_request {
   size_t body_len;
   int headers;
   int max_depth;                /* of the response's JSON (0: default) */
+  int once;                     /* a create: sent at most once (http.h) */
   char request_id[37];
-  struct curl_slist *header_list;
+  iothub_buffer header_lines;   /* "Name: value\r\n" each; holds the SAS: wiped when freed */
 } iothub_request;
 
 /* Reads a request from the given stack slots and checks it. Raises on
@@ -33,9 +33,15 @@ typedef struct iothub_request {
 void iothub_request_read(lua_State *L, int method, int target, int headers, int body,
                          iothub_request *r);
 
-/* Builds r->header_list with r->request_id (set by the caller); auth_line ("Authorization:
+/* Builds r->header_lines with r->request_id (set by the caller); auth_line ("Authorization:
  * ...") may be NULL. Never raises; -1 when memory runs out. */
 int iothub_request_headers(lua_State *L, iothub_request *r, const char *auth_line);
+
+/* Frees r's header lines, wiping them (they hold the Authorization). */
+void iothub_request_free(iothub_request *r);
+
+/* The transport's view of r, sent to url. */
+void iothub_request_http(const iothub_request *r, const char *url, iothub_http_request *out);
 
 /* endpoint .. target into url (the caller frees it); 0 on success. */
 int iothub_request_url(const char *endpoint, const iothub_request *r, iothub_buffer *url);
@@ -46,9 +52,9 @@ int iothub_request_url(const char *endpoint, const iothub_request *r, iothub_buf
 int iothub_response_push(lua_State *L, long status, int headers, const char *body, size_t len,
                          const char *request_id, int max_depth);
 
-/* The same for a finished transfer on h, either path (transport errors included);
+/* The same for a finished transfer on h (transport errors included);
  * leaves only the results on the stack. */
-int iothub_transfer_push(lua_State *L, iothub_http *h, CURLcode rc, const iothub_request *r);
+int iothub_transfer_push(lua_State *L, const iothub_http *h, const iothub_request *r);
 
 #pragma GCC visibility pop
 

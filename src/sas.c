@@ -88,6 +88,8 @@ int iothub_sas_token(iothub_buffer *b, const unsigned char *key, size_t key_len,
   char se[32];
   int rc = -1;
   snprintf(se, sizeof se, "%lld", expiry);
+  sig.secret = 1;
+  if (b->data == NULL) b->secret = 1;
   iothub_buffer_reset(b);
   if (iothub_percent_append(&sr, resource, strlen(resource)) == 0 &&
       iothub_buffer_append(&to_sign, sr.data, sr.len) == 0 &&

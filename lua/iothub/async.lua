@@ -16,7 +16,10 @@ local unpack = table.unpack or unpack -- luacheck: ignore 113 143 (5.1 has only 
 
 local loop            -- core.loop(), made on first use
 local current         -- the task running now; nil in the host's own code
-local waiting = {}    -- request id -> task
+local waiting = {}    -- request id -> task; a task's current call lists its ids in task.wanted
+local batches = {}    -- concurrency -> request_many calls in flight with it
+local DEFAULT_CONNECTIONS = 4
+local forget          -- (task): drops what an abandoned call of task left in flight
 local sleepers = {}   -- tasks asleep, each with .wake_at
 local alive = 0
 
@@ -29,6 +32,7 @@ function M.current() return current end
 
 local function finish(task, ok, ...)
   task.done = true
+  forget(task)
   alive = alive - 1
   if ok then
     task.results = { n = select("#", ...), ... }
@@ -104,45 +108,103 @@ function Task:result()
 end
 
 local function the_loop()
-  if not loop then loop = core.loop() end
+  if not loop then loop = core.loop(DEFAULT_CONNECTIONS) end
   return loop
+end
+
+-- The loop's per-host connection limit: the widest request_many in flight,
+-- at least the default.
+local function set_limit(concurrency, delta)
+  batches[concurrency] = (batches[concurrency] or 0) + delta
+  if batches[concurrency] <= 0 then batches[concurrency] = nil end
+  local limit = DEFAULT_CONNECTIONS
+  for c in pairs(batches) do if c > limit then limit = c end end
+  the_loop():limit(limit)
+end
+
+-- Drops the requests a task's earlier call left in flight (a Lua error cut
+-- it short and the task went on): they are cancelled, their connections
+-- closed, and nothing of theirs is ever delivered to a later call.
+function forget(task)
+  local wanted = task.wanted
+  if task.batch then
+    set_limit(task.batch, -1)
+    task.batch = nil
+  end
+  if not wanted then return end
+  task.wanted = nil
+  for id in pairs(wanted) do
+    waiting[id] = nil
+    if loop then loop:cancel(id) end
+  end
+end
+
+-- Starts one request for task; its id, or nil, err.
+local function start(task, client, method, target, headers, body)
+  local id, err = the_loop():start(client, method, target, headers, body)
+  if id then
+    waiting[id] = task
+    task.wanted[id] = true
+  end
+  return id, err
+end
+
+-- Waits for the outcome of one of task's wanted requests.
+local function next_entry(task)
+  while true do
+    local entry = yield()
+    if type(entry) == "table" and task.wanted[entry.id] then
+      task.wanted[entry.id] = nil
+      return entry
+    end
+  end
 end
 
 -- Inside a task: starts one request on client and yields until poll
 -- delivers its outcome. Returns what client:request would.
 function M.request(client, method, target, headers, body)
-  local id, err = the_loop():start(client, method, target, headers, body)
-  if not id then return nil, err end
-  waiting[id] = current
-  local entry = yield()
+  local task = current
+  forget(task)
+  task.wanted = {}
+  local id, err = start(task, client, method, target, headers, body)
+  if not id then task.wanted = nil; return nil, err end
+  local entry = next_entry(task)
+  task.wanted = nil
   if entry.err then return nil, entry.err end
   return entry.value, entry.headers, entry.status
 end
 
 -- Inside a task: client:request_many without blocking; at most
--- `concurrency` requests in flight.
+-- `concurrency` requests in flight, on as many connections at most.
 function M.request_many(client, requests, concurrency)
   local values, errors = {}, {}
   local n, next_i, in_flight, index_of = #requests, 1, 0, {}
   local task = current
+  forget(task)
+  task.wanted = {}
+  task.batch = concurrency
+  set_limit(concurrency, 1)
   while next_i <= n or in_flight > 0 do
     while next_i <= n and in_flight < concurrency do
       local r = requests[next_i]
-      local id, err = the_loop():start(client, r[1], r[2], r[3], r[4])
+      local id, err = start(task, client, r[1], r[2], r[3], r[4])
       if id then
-        waiting[id], index_of[id], in_flight = task, next_i, in_flight + 1
+        index_of[id], in_flight = next_i, in_flight + 1
       else
         errors[next_i] = err
       end
       next_i = next_i + 1
     end
     if in_flight > 0 then
-      local entry = yield()
+      local entry = next_entry(task)
       local i = index_of[entry.id]
       index_of[entry.id], in_flight = nil, in_flight - 1
       if entry.err then errors[i] = entry.err else values[i] = entry.value end
     end
   end
+  task.wanted = nil
+  task.batch = nil
+  set_limit(concurrency, -1)
   return values, errors
 end
 
@@ -185,7 +247,9 @@ function M.poll(timeout)
   for i = 1, #done do
     local task = waiting[done[i].id]
     waiting[done[i].id] = nil
-    if task then step(task, done[i]) end
+    -- Only to a live task whose current call wants it: a result of a call
+    -- a Lua error abandoned is dropped.
+    if task and not task.done and task.wanted and task.wanted[done[i].id] then step(task, done[i]) end
   end
   wake_due(monotonic())
   return alive

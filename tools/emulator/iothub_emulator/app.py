@@ -32,6 +32,18 @@ def build_app(state):
             return faults.respond(fault, request, lambda: route(request))
         return route(request)
 
+    def early(request):
+        """The answer for a request whose body is not read yet, from an
+        ``early_answer`` fault, or None."""
+        if control.is_control(request.path):
+            return None
+        fault = state.faults.take(request, early=True)
+        if fault is None:
+            return None
+        state.record(request, fault)
+        return faults.early_answer(fault, request)
+
+    handle.early = early
     return handle
 
 

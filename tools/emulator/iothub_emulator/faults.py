@@ -82,6 +82,8 @@ FIELDS = {  # kind -> the fields it takes besides COMMON
     "idle_close": {"after_ms"},
     "header_case": set(),
     "garbage_after": {"bytes", "delay_ms"},
+    # Answered before the body is read (see take_early):
+    "early_answer": {"status", "shape", "code", "error_code", "message", "drain_bytes"},
 }
 FRAMINGS = ("chunked", "drip", "connection_close", "http10", "no_length", "informational",
             "idle_close", "header_case", "garbage_after")
@@ -139,7 +141,7 @@ def _check(spec):
         required = kind == "error"
         if required and "status" not in spec:
             raise FaultError("error needs a status (an HTTP status code)")
-        rule["status"] = _int(spec, "status", 200, 599, 200)
+        rule["status"] = _int(spec, "status", 200, 599, 413 if kind == "early_answer" else 200)
     if "run" in spec and not isinstance(spec["run"], bool):
         raise FaultError("run must be true or false")
     if "after_bytes" in spec:
@@ -232,6 +234,11 @@ def _check_idle_close(rule):
     rule["after_ms"] = _int(rule, "after_ms", 0, MAX_IDLE_MS, 50)
 
 
+def _check_early(rule):
+    rule["drain_bytes"] = _int(rule, "drain_bytes", 0, MAX_BYTES, 256 * 1024)
+    _check_error(rule)
+
+
 def _check_garbage(rule):
     rule["bytes"] = _int(rule, "bytes", 1, MAX_GARBAGE, 16)
     rule["delay_ms"] = _int(rule, "delay_ms", 0, MAX_DELAY_MS, 0)
@@ -240,7 +247,8 @@ def _check_garbage(rule):
 _CHECKS = {"error": _check_error, "stall": _check_stall, "oversize": _check_oversize,
            "deep_nesting": _check_deep, "body": _check_body, "raw": _check_raw, "chunked": _check_chunked,
            "drip": _check_drip, "informational": _check_informational,
-           "idle_close": _check_idle_close, "garbage_after": _check_garbage}
+           "idle_close": _check_idle_close, "garbage_after": _check_garbage,
+           "early_answer": _check_early}
 
 
 class Fault:
@@ -296,12 +304,16 @@ class FaultStore:
             fault.cancelled.set()
         return len(gone)
 
-    def take(self, request):
+    def take(self, request, early=False):
         """The rule this request gets, counted as a hit, or None. A rule still
-        skipping counts the request as skipped and lets the next rules see it."""
+        skipping counts the request as skipped and lets the next rules see it.
+        ``early``: only the rules answered before the body is read
+        (``early_answer``), which the others never see."""
         with self._lock:
             for fault in self._faults:
                 if fault.used_up() or not fault.matches(request.method, request.path):
+                    continue
+                if (fault.kind == "early_answer") != early:
                     continue
                 if fault.skipped < fault.rule["skip"]:
                     fault.skipped += 1
@@ -769,6 +781,37 @@ def deliver_garbage_after(handler, response, rule, cancelled):
     handler.wfile.write(head + body)
     cancelled.wait(rule["delay_ms"] / 1000)
     handler.wfile.write(junk)
+
+
+def early_answer(fault, request):
+    """An error answer (as ``error``) sent as soon as the request head is in,
+    with Connection: close; then at most ``drain_bytes`` of the body are read
+    and thrown away before the connection closes (a client still sending
+    past that may see a reset)."""
+    response = _note(_error(fault.rule, request), fault, fault.rule)
+    response.headers["Connection"] = "close"
+    response.delivery = lambda handler, response: deliver_early(
+        handler, response, fault.rule["drain_bytes"])
+    return response
+
+
+def deliver_early(handler, response, drain_bytes):
+    handler.close_connection = True
+    handler.send_head(response, len(response.body))
+    handler.wfile.write(response.body)
+    handler.wfile.flush()
+    conn, left = handler.connection, drain_bytes
+    deadline = time.monotonic() + 2
+    try:
+        conn.settimeout(0.2)
+        while left > 0 and time.monotonic() < deadline:
+            data = handler.rfile.read1(min(left, CHUNK))
+            if not data:
+                break
+            left -= len(data)
+    except (OSError, ValueError):
+        pass
+    _close_now(handler)
 
 
 _FRAMED = {"chunked": deliver_chunked, "drip": deliver_drip,

@@ -32,19 +32,36 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         self.connection_id = self.server.state.new_connection()
 
+    def handle_expect_100(self):
+        """No 100 Continue for a request an early answer is for: that answer
+        comes instead, and the client need not send its body."""
+        self._early = self._early_answer()
+        if self._early is not None:
+            return True
+        return super().handle_expect_100()
+
+    def _early_answer(self):
+        early = getattr(self.server.app, "early", None)
+        if early is None:
+            return None
+        return early(Request(self.command, self.path, self._header_dict(), b"", self.connection_id))
+
     def do_request(self):
         started = time.monotonic()
+        response, self._early = getattr(self, "_early", None), None
+        if response is None:
+            response = self._early_answer()
+        if response is not None:
+            self._send(response)
+            return
         try:
             body = self._read_body()
         except BadRequest as err:
             self.close_connection = True
             response = error_response(ServiceError("ArgumentInvalid", str(err), shape=4))
         else:
-            headers = {}
-            for name, value in self.headers.items():
-                name = name.lower()
-                headers[name] = headers[name] + ", " + value if name in headers else value
-            request = Request(self.command, self.path, headers, body, self.connection_id)
+            request = Request(self.command, self.path, self._header_dict(), body,
+                              self.connection_id)
             response = self.server.app(request)
         self._send(response)
         if self.server.verbose:
@@ -54,6 +71,13 @@ class Handler(BaseHTTPRequestHandler):
                              (time.monotonic() - started) * 1000)
 
     do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_request
+
+    def _header_dict(self):
+        headers = {}
+        for name, value in self.headers.items():
+            name = name.lower()
+            headers[name] = headers[name] + ", " + value if name in headers else value
+        return headers
 
     def _read_body(self):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():

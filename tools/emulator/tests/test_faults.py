@@ -466,6 +466,19 @@ class FaultTest(support.EmulatorTestCase):
             self.get(conn=conn)
         self.assertEqual([entry.get("fault") for entry in self.log()], ["close", "close"])
 
+    def test_early_answer_comes_before_the_body_and_closes(self):
+        self.fault(fault="early_answer", path="/jobs/v2/early", message="too big")
+        data, end, _ = self.wire("/jobs/v2/early", "PUT", b"x" * 100000,
+                                 until=lambda d: b"too big" in d, linger=3)
+        head, _, body = data.partition(b"\r\n\r\n")
+        head = head.decode("latin-1")
+        self.assertTrue(head.startswith("HTTP/1.1 413 "), head)
+        self.assertIn("Connection: close", head)
+        self.assertIn(b"too big", body)
+        self.assertIn(end, ("closed", "fin"))
+        self.assertEqual([entry.get("fault") for entry in self.log()], ["early_answer"])
+        self.assertEqual(self.get("/jobs/v2/early")[0], 404)   # the PUT never ran
+
     def test_truncate_closes_cleanly_short_of_the_length(self):
         full = self.get()[2]
         self.fault(fault="truncate", after_bytes=20)
