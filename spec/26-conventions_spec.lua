@@ -191,26 +191,35 @@ describe("a continuation token the client cannot send back", function()
   after_each(function() H.reset(); hub:close() end)
 
   local function bad_token(token)
+    H.reset()
     H.fault { fault = "body", path = "/jobs/v2/query", body = '[{"jobId":"x","status":"completed"}]',
       headers = { ["x-ms-continuation"] = token }, times = 0 }
   end
 
-  it("is a decode error table from query_jobs", function()
-    bad_token("tok\0en")
-    local page, err = hub:query_jobs()
-    assert.is_nil(page)
-    assert.is_true(iothub.is_error(err))
-    assert.are.equal("decode", err.kind)
-    assert.truthy(tostring(err):find("continuation", 1, true))
+  -- libcurl refuses a response whose header holds a NUL (a transport
+  -- error); an empty token gets through it and is the client's to refuse.
+  local cases = { { "tok\0en", "transport", "Nul byte" }, { "", "decode", "continuation" } }
+
+  it("is an error table from query_jobs", function()
+    for _, case in ipairs(cases) do
+      bad_token(case[1])
+      local page, err = hub:query_jobs()
+      assert.is_nil(page)
+      assert.is_true(iothub.is_error(err))
+      assert.are.equal(case[2], err.kind)
+      assert.truthy(tostring(err):find(case[3], 1, true), tostring(err))
+    end
   end)
 
   it("is raised as an error table by jobs and job_pages", function()
-    bad_token("tok\0en")
-    for _, it_ in ipairs { hub.jobs, hub.job_pages } do
-      local ok, err = pcall(function() for _ in it_(hub) do end end)
-      assert.is_false(ok)
-      assert.is_true(iothub.is_error(err), tostring(err))
-      assert.are.equal("decode", err.kind)
+    for _, case in ipairs(cases) do
+      bad_token(case[1])
+      for _, it_ in ipairs { hub.jobs, hub.job_pages } do
+        local ok, err = pcall(function() for _ in it_(hub) do end end)
+        assert.is_false(ok)
+        assert.is_true(iothub.is_error(err), tostring(err))
+        assert.are.equal(case[2], err.kind)
+      end
     end
   end)
 
