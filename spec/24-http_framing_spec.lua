@@ -23,21 +23,9 @@ local FRESH = cases.FRESH
 -- whether the connection is kept, and how long to wait before the next call.
 local KINDS = cases.KINDS
 
-local function copy(t, extra)
-  local out = {}
-  for k, v in pairs(t) do out[k] = v end
-  for k, v in pairs(extra or {}) do out[k] = v end
-  return out
-end
+local copy = H.copy
 
--- Requests the emulator saw whose path starts with prefix (faulted ones included).
-local function count(prefix)
-  local n = 0
-  for _, r in ipairs(H.requests()) do
-    if r.path:sub(1, #prefix) == prefix then n = n + 1 end
-  end
-  return n
-end
+local count = H.count_requests
 
 -- got's headers are plain's but for the fresh ones and the kind's changes.
 local function same_headers(plain, got, changes, what)

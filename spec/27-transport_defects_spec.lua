@@ -10,14 +10,7 @@ local H = require("helpers")
 local JOB = "fixture-twin-1"
 local OTHERS = { "fixture-method-1", "fixture-failed-1", "a/b", "fixture-method-falsy" }
 
--- Requests the emulator saw whose path starts with prefix (faulted ones included).
-local function count(prefix)
-  local n = 0
-  for _, r in ipairs(H.requests()) do
-    if r.path:sub(1, #prefix) == prefix then n = n + 1 end
-  end
-  return n
-end
+local count = H.count_requests
 
 local function hub(opts)
   local o = { retry = false }

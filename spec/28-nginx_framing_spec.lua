@@ -15,21 +15,9 @@ local nginx_server = require("nginx_server")
 
 local JOB_PATH, QUERY_PATH = cases.JOB_PATH, cases.QUERY_PATH
 
-local function copy(t, extra)
-  local out = {}
-  for k, v in pairs(t) do out[k] = v end
-  for k, v in pairs(extra or {}) do out[k] = v end
-  return out
-end
+local copy = H.copy
 
--- Requests the emulator saw whose path starts with prefix (faulted ones included).
-local function count(prefix)
-  local n = 0
-  for _, r in ipairs(H.requests()) do
-    if r.path:sub(1, #prefix) == prefix then n = n + 1 end
-  end
-  return n
-end
+local count = H.count_requests
 
 -- The summary without the timings, which differ.
 local function untimed(summary)

@@ -105,6 +105,24 @@ end
 function H.reset() return H.control("POST", "reset") end
 function H.requests() return H.control("GET", "requests") end
 function H.clear_requests() return H.control("DELETE", "requests") end
+
+-- How many requests the emulator saw whose path starts with prefix
+-- (faulted ones included).
+function H.count_requests(prefix)
+  local n = 0
+  for _, r in ipairs(H.requests()) do
+    if r.path:sub(1, #prefix) == prefix then n = n + 1 end
+  end
+  return n
+end
+
+-- A copy of t with the fields of extra (if any) set over it.
+function H.copy(t, extra)
+  local out = {}
+  for k, v in pairs(t) do out[k] = v end
+  for k, v in pairs(extra or {}) do out[k] = v end
+  return out
+end
 function H.stats() return H.control("GET", "stats") end
 
 -- Scripts a fault on the emulator (see tools/emulator/README.md, "Fault

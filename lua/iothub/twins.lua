@@ -76,8 +76,6 @@ end
 M.twins_query = twins_query
 
 -- Adds the methods to the service class; mt is its metatable (for args.self).
--- Every check is made in the public function itself, so that args raises at
--- the user's line.
 function M.mixin(Service, mt)
   --- Twins and queries.
   -- Twins keep the REST field names (`deviceId`, `moduleId`, `etag`,
@@ -107,7 +105,14 @@ function M.mixin(Service, mt)
   -- PATCH and PUT are both safe to retry: with an etag a repeat either
   -- applies once or meets 412; without one, the same patch (or twin) twice
   -- gives the same twin.
-  local function write(self, method, device_id, body, opts)
+  -- Both check their arguments here: args raises at the user's line.
+  local function write(self, fname, method, device_id, twin, opts)
+    args.self(fname, self, mt)
+    args.id(fname, device_id, "device id")
+    opts = args.options(fname, opts, write_options)
+    if opts.module_id ~= nil then args.id(fname, opts.module_id, "module id") end
+    local body, why = twin_body(twin, opts)
+    if not body then args.fail(fname, why) end
     return twin_result(self:_call(true, method, twin_target(self, device_id, opts.module_id),
       { ["If-Match"] = if_match(opts.etag) }, body))
   end
@@ -129,13 +134,7 @@ function M.mixin(Service, mt)
   --   { properties = { desired = { fw = "2.0", old = iothub.null } } }, { etag = twin.etag })
   -- if not updated and err.status == 412 then --[[ read again ]] end
   function Service:update_twin(device_id, patch, opts)
-    args.self("update_twin", self, mt)
-    args.id("update_twin", device_id, "device id")
-    opts = args.options("update_twin", opts, write_options)
-    if opts.module_id ~= nil then args.id("update_twin", opts.module_id, "module id") end
-    local body, why = twin_body(patch, opts)
-    if not body then args.fail("update_twin", why) end
-    return write(self, "PATCH", device_id, body, opts)
+    return write(self, "update_twin", "PATCH", device_id, patch, opts)
   end
 
   --- Replaces a twin's tags and desired properties (`PUT`; reported ones
@@ -152,13 +151,7 @@ function M.mixin(Service, mt)
   -- @treturn[2] error `err.status == 412` for a stale etag
   -- @raise on a bad id or option, a twin that is not a table or cannot be JSON
   function Service:replace_twin(device_id, twin, opts)
-    args.self("replace_twin", self, mt)
-    args.id("replace_twin", device_id, "device id")
-    opts = args.options("replace_twin", opts, write_options)
-    if opts.module_id ~= nil then args.id("replace_twin", opts.module_id, "module id") end
-    local body, why = twin_body(twin, opts)
-    if not body then args.fail("replace_twin", why) end
-    return write(self, "PUT", device_id, body, opts)
+    return write(self, "replace_twin", "PUT", device_id, twin, opts)
   end
 
   --- One page of an IoT Hub query (`POST /devices/query`).
