@@ -1,8 +1,10 @@
 -- bench/front_handler.lua: the content handler of bench/front.conf.in: reads
 -- a job through iothub (cosockets, the keep-alive pool, the cached SAS) and
--- answers it as JSON, as a user's handler would. One client per worker.
+-- answers it as JSON, as a user's handler would (with lua-cjson, as most
+-- OpenResty handlers encode; iothub.null is cjson.null). One client per
+-- worker.
 local iothub = require("iothub")
-local json = require("iothub.json")
+local cjson = require("cjson.safe").new()
 
 local M = {}
 
@@ -19,7 +21,7 @@ function M.job(job_id)
     ngx.say(tostring(err))
     return
   end
-  ngx.print(json.encode(job))
+  ngx.print(cjson.encode(job))
 end
 
 return M

@@ -48,12 +48,12 @@ int iothub_sched_start(iothub_sched *s, iothub_xfer *t) {
   return 0;
 }
 
+/* Callers step with 0 first and collect what finished; only when nothing
+ * did they step with a wait. So a wait comes before the work: a perform
+ * before it could finish the last transfers and then wait for nothing. */
 void iothub_sched_step(iothub_sched *s, int wait_ms) {
+  if (wait_ms > 0) iothub_multi_wait(s->multi, wait_ms);
   iothub_multi_perform(s->multi);
-  if (wait_ms > 0) {
-    iothub_multi_wait(s->multi, wait_ms);
-    iothub_multi_perform(s->multi);
-  }
 }
 
 iothub_xfer *iothub_sched_next(iothub_sched *s) {
