@@ -159,7 +159,7 @@ describe("App Service managed identity over plain http on loopback", function()
       io.write(token and "token" or tostring(err))
     ]]
     local p = assert(io.popen(("IDENTITY_ENDPOINT='%s/msi/token' IDENTITY_HEADER='%s' %s -e '%s' 2>&1")
-      :format(H.aad.identity_url, H.aad.identity_header, H.lua, script)))
+      :format(H.aad.identity_url, H.aad.identity_header, H.lua_command, script)))
     local out = p:read("*a")
     p:close()
     assert.are.equal("token", out)

@@ -399,7 +399,7 @@ describe("an error table raised by an iterator and not caught", function()
       .. "local hub = assert(iothub.service(os.getenv('IOTHUB_EMULATOR_CONNECTION_STRING'), "
       .. "{ endpoint = os.getenv('IOTHUB_EMULATOR_URL'), ca_file = os.getenv('IOTHUB_EMULATOR_CA'), retry = false })) "
       .. "for _ in hub:jobs() do end"
-    local p = assert(io.popen(H.lua .. " -e \"" .. script .. "\" 2>&1"))
+    local p = assert(io.popen(H.lua_command .. " -e \"" .. script .. "\" 2>&1"))
     local out = p:read("*a")
     p:close()
     if H.lua == "lua5.1" then

@@ -21,6 +21,9 @@ H.ca_file = env("IOTHUB_EMULATOR_CA")
 H.host = env("IOTHUB_EMULATOR_HOST")
 H.connection_string = env("IOTHUB_EMULATOR_CONNECTION_STRING")
 H.lua = os.getenv("IOTHUB_SPEC_LUA") or _VERSION
+-- The command that runs this Lua in a child process: under make asan the
+-- wrapper that preloads libasan (tools/run-asan), else the interpreter.
+H.lua_command = os.getenv("IOTHUB_SPEC_LUA_COMMAND") or H.lua
 
 -- The emulator's Azure AD and ARM identities (read when first used).
 H.aad = setmetatable({}, { __index = function(t, k)
