@@ -23,9 +23,10 @@ function M.bearer(credential, scope)
   return { kind = "bearer", credential = credential, scope = scope }
 end
 
--- The headers to send: headers (may be nil) plus the bearer token; for SAS
--- headers as they are, maybe nil (the core adds the signature). nil, err when no token
--- can be had (the credential's "auth" error). token: one just renewed.
+-- The headers to send: headers (may be nil) plus the bearer token, then
+-- nil and the token used; for SAS headers as they are, maybe nil (the core
+-- adds the signature). nil, err when no token can be had (the credential's
+-- "auth" error). token: one just renewed.
 function M.headers(auth, headers, token)
   if auth.kind ~= "bearer" then return headers end
   local err
@@ -37,15 +38,19 @@ function M.headers(auth, headers, token)
   if headers then
     for k, v in pairs(headers) do out[k] = v end
   end
-  return out
+  return out, nil, token
 end
 
 -- After err: true (and a bearer's fresh token) when it is a 401 and the
 -- authorisation was renewed; false (and the credential's error, if
--- fetching failed) otherwise.
-function M.renew(auth, err)
+-- fetching failed) otherwise. used: the bearer token the refused request
+-- carried; when the credential already holds another (a task or coroutine
+-- renewed it meanwhile), that one is taken instead of fetching again.
+function M.renew(auth, err, used)
   if type(err) ~= "table" or err.status ~= 401 then return false end
   if auth.kind ~= "bearer" then return auth.client:renew_auth() end
+  local current = auth.credential:get_token(auth.scope)
+  if current and current ~= used then return true, current end
   local token, terr = auth.credential:get_token(auth.scope, true)
   if not token then return false, terr end
   return true, token
@@ -54,11 +59,11 @@ end
 -- One authorised request on client (as transport.request), renewed and sent
 -- once more after a 401.
 function M.send(auth, client, method, target, headers, body)
-  local sent, herr = M.headers(auth, headers)
+  local sent, herr, used = M.headers(auth, headers)
   if herr then return nil, herr end
   local value, b, c = transport.request(client, method, target, sent, body)
   if value == nil then
-    local renewed, fresh = M.renew(auth, b)
+    local renewed, fresh = M.renew(auth, b, used)
     if not renewed and fresh then return nil, fresh end
     if renewed then
       sent, herr = M.headers(auth, headers, fresh)

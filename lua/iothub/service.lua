@@ -283,7 +283,7 @@ function Service:get_jobs(ids, opts)
   while #pending > 0 do
     attempt = attempt + 1
     -- Each round's requests carry the current token (SAS: none, the core signs).
-    local headers, herr = auth.headers(self._auth)
+    local headers, herr, used = auth.headers(self._auth)
     if herr then
       -- No bearer token to be had: the credential's error for every id left.
       for _, i in ipairs(pending) do results[order[i]], errors[order[i]] = nil, herr end
@@ -305,7 +305,7 @@ function Service:get_jobs(ids, opts)
         -- Every read of the first round went with the same token: one
         -- renewal (tried once) lets all those refused with 401 go again.
         if attempt == 1 and err.status == 401 then
-          if renewed == nil then renewed = auth.renew(self._auth, err) and true or false end
+          if renewed == nil then renewed = auth.renew(self._auth, err, used) and true or false end
           if renewed then again[#again + 1] = i end
         elseif err.retryable and policy and attempt < policy.attempts then
           again[#again + 1] = i
