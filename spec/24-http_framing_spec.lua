@@ -198,14 +198,7 @@ describe("HTTP/1.1 framing", function()
   end)
 
   describe("max_response_size", function()
-    -- The exact size of the 100-job page, from its Content-Length.
-    local function page_size_bytes()
-      local h = hub()
-      local _, headers = h.client:request("GET", QUERY_PATH .. "?api-version=2020-05-31-preview",
-        { ["x-ms-max-item-count"] = "100" })
-      h:close()
-      return assert(tonumber(headers["content-length"]))
-    end
+    local function page_size_bytes() return cases.page_size_bytes(hub()) end
 
     for _, rule in ipairs {
       { fault = "chunked" }, { fault = "chunked", chunk_size = 65536 }, { fault = "http10" },

@@ -182,13 +182,7 @@ describe("HTTP/1.1 framing under nginx (cosockets and the core's codec), as in t
   end)
 
   describe("max_response_size", function()
-    local function page_size_bytes()
-      local h = H.hub { retry = false }
-      local _, headers = h.client:request("GET", QUERY_PATH .. "?api-version=2020-05-31-preview",
-        { ["x-ms-max-item-count"] = "100" })
-      h:close()
-      return assert(tonumber(headers["content-length"]))
-    end
+    local function page_size_bytes() return cases.page_size_bytes(H.hub { retry = false }) end
 
     for _, rule in ipairs {
       { fault = "chunked" }, { fault = "chunked", chunk_size = 65536 }, { fault = "http10" },

@@ -53,10 +53,16 @@ local function sql_problem(sql, what)
   if find(sql, "[\128-\255]") and not utf8_valid(sql) then return what .. " is not valid UTF-8" end
 end
 
-local function page_size_problem(opts)
+-- The checked options of a query call, after its text (sql_problem's what
+-- names it); raises at the user's line.
+local function check_query(fname, sql, what, opts, option_types)
+  local why = sql_problem(sql, what)
+  if why then args.fail(fname, why) end
+  opts = args.options(fname, opts, option_types, query_min)
   if opts.page_size and opts.page_size % 1 ~= 0 then
-    return "option 'page_size' must be a whole number"
+    args.fail(fname, "option 'page_size' must be a whole number")
   end
+  return opts
 end
 
 -- The JSON body of a PATCH or PUT, or nil and what is wrong.
@@ -168,11 +174,7 @@ function M.mixin(Service, mt)
   -- @raise on an empty or non-string query, a bad option
   function Service:query(sql, opts)
     args.self("query", self, mt)
-    local why = sql_problem(sql)
-    if why then args.fail("query", why) end
-    opts = args.options("query", opts, query_options, query_min)
-    why = page_size_problem(opts)
-    if why then args.fail("query", why) end
+    opts = check_query("query", sql, "query", opts, query_options)
     local items, continuation, item_type = self:_device_query_page(sql, opts.continuation, opts.page_size)
     if not items then return nil, continuation end
     return reply.inherit({ items = items, continuation = continuation, item_type = item_type }, items)
@@ -198,11 +200,7 @@ function M.mixin(Service, mt)
   -- end
   function Service:rows(sql, opts)
     args.self("rows", self, mt)
-    local why = sql_problem(sql)
-    if why then args.fail("rows", why) end
-    opts = args.options("rows", opts, rows_options, query_min)
-    why = page_size_problem(opts)
-    if why then args.fail("rows", why) end
+    opts = check_query("rows", sql, "query", opts, rows_options)
     return rows(self, sql, opts)
   end
 
@@ -217,11 +215,7 @@ function M.mixin(Service, mt)
   -- end
   function Service:twins(condition, opts)
     args.self("twins", self, mt)
-    local why = condition ~= nil and sql_problem(condition, "condition")
-    if why then args.fail("twins", why) end
-    opts = args.options("twins", opts, rows_options, query_min)
-    why = page_size_problem(opts)
-    if why then args.fail("twins", why) end
+    opts = check_query("twins", condition == nil and "*" or condition, "condition", opts, rows_options)
     return rows(self, twins_query(condition), opts)
   end
 end
